@@ -1,0 +1,164 @@
+"""What the service stores: contacts, tickets, calls, decisions, the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from escalation.db import Base, UTCDateTime, utcnow
+from escalation.priority import Level, Status, matrix_priority
+
+
+def _enum(kind: type[Level] | type[Status]) -> Enum:
+    return Enum(
+        kind,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Company(Base):
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class Contact(Base):
+    """A portal requester; raw numbers kept for audit, E.164 for matching."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    phone_raw: Mapped[str | None] = mapped_column(String(64))
+    phone_e164: Mapped[str | None] = mapped_column(String(20), index=True)
+    mobile_raw: Mapped[str | None] = mapped_column(String(64))
+    mobile_e164: Mapped[str | None] = mapped_column(String(20), index=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
+    portal_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    company: Mapped[Company | None] = relationship()
+
+    @property
+    def numbers(self) -> set[str]:
+        return {n for n in (self.phone_e164, self.mobile_e164) if n}
+
+    @property
+    def has_unusable_number(self) -> bool:
+        """A number was given but does not parse: flagged for cleanup."""
+        return bool(
+            (self.phone_raw and not self.phone_e164)
+            or (self.mobile_raw and not self.mobile_e164)
+        )
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    portal_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[str | None] = mapped_column(String(64))
+    product: Mapped[str | None] = mapped_column(String(255))
+    application: Mapped[str | None] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[Status] = mapped_column(_enum(Status))
+    impact: Mapped[Level] = mapped_column(_enum(Level))
+    urgency: Mapped[Level] = mapped_column(_enum(Level))
+    customer_priority: Mapped[Level | None] = mapped_column(_enum(Level))
+    portal_priority: Mapped[str | None] = mapped_column(String(16))
+    requester_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
+    portal_created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    portal_updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the ticket last became an urgent request; the window hangs on it.
+    urgent_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    requester: Mapped[Contact | None] = relationship()
+    company: Mapped[Company | None] = relationship()
+
+    @property
+    def matrix_priority(self) -> Level:
+        return matrix_priority(self.impact, self.urgency)
+
+    @property
+    def is_urgent_request(self) -> bool:
+        return self.status.is_open and self.matrix_priority is Level.URGENT
+
+
+class Call(Base):
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    caller_raw: Mapped[str] = mapped_column(String(255), default="")
+    caller_e164: Mapped[str | None] = mapped_column(String(20), index=True)
+    caller_withheld: Mapped[bool] = mapped_column(default=False)
+    called: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(32), default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Escalation(Base):
+    """The decision record: one per urgent request, never two."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("ticket_id", "urgent_requested_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"))
+    urgent_requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_minutes: Mapped[int] = mapped_column(Integer)
+    tied_by: Mapped[str] = mapped_column(String(32))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outcome: Mapped[str] = mapped_column(String(32))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship()
+    call: Mapped[Call] = relationship()
+
+    @property
+    def window_opens_at(self) -> datetime:
+        return self.urgent_requested_at - timedelta(minutes=self.window_minutes)
+
+    @property
+    def window_closes_at(self) -> datetime:
+        return self.urgent_requested_at + timedelta(minutes=self.window_minutes)
+
+
+class OutboxEntry(Base):
+    """Work a webhook committed together with its fact, for a job to do.
+
+    The row is written in the webhook's transaction; a relay puts it on the
+    queue, and the job marks it done in the same transaction as its effect.
+    So a Redis outage delays the work and loses none of it.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task: Mapped[str] = mapped_column(String(64))
+    args: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    @property
+    def job_id(self) -> str:
+        return f"outbox-{self.id}"

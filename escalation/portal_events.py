@@ -1,0 +1,342 @@
+"""Ticket and contact events from the portal: validate, then upsert.
+
+The portal retries, delays and repeats its webhooks and signs nothing
+with an event id, so ``updated_at`` orders them: an event that is not newer
+than what is stored changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from escalation import outbox
+from escalation.db import insert_or_ignore
+from escalation.errors import InvalidEvent
+from escalation.models import Company, Contact, Ticket
+from escalation.phones import mask, to_e164
+from escalation.priority import (
+    SLA_LEVELS,
+    Level,
+    Status,
+    parse_level,
+    parse_status,
+)
+from escalation.rule import open_tickets_for_number
+
+logger = logging.getLogger(__name__)
+
+TICKET_EVENTS = ("ticket_created", "ticket_updated")
+CONTACT_EVENTS = ("contact_created", "contact_updated")
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+
+
+@dataclass(frozen=True)
+class Applied:
+    outcome: Outcome
+    outbox_ids: list[int]
+
+
+@dataclass(frozen=True)
+class ContactData:
+    email: str
+    name: str | None
+    phone: str | None
+    mobile: str | None
+    company: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class TicketData:
+    event: str
+    portal_id: int
+    subject: str
+    type: str | None
+    product: str | None
+    application: str | None
+    url: str | None
+    status: Status
+    impact: Level
+    urgency: Level
+    customer_priority: Level | None
+    portal_priority: str | None
+    created_at: datetime
+    updated_at: datetime
+    requester: ContactData | None
+
+
+def parse_event(body: Any) -> TicketData | ContactData:
+    """Check a webhook body; InvalidEvent names the first field that is wrong."""
+    if not isinstance(body, dict):
+        raise InvalidEvent("the body must be a JSON object", status=400)
+    event = str(body.get("event") or "").strip().lower()
+    if event in TICKET_EVENTS:
+        return _ticket(event, _section(body, "ticket"))
+    if event in CONTACT_EVENTS:
+        return _contact(_section(body, "contact"), prefix="contact.")
+    allowed = ", ".join(TICKET_EVENTS + CONTACT_EVENTS)
+    raise InvalidEvent(f"event is {body.get('event')!r}; allowed values are {allowed}")
+
+
+def apply_event(
+    session: Session, data: TicketData | ContactData, region: str
+) -> Applied:
+    """Store the event; every ticket it changed gets evaluated by a job."""
+    if isinstance(data, TicketData):
+        return upsert_ticket(session, data, region)
+
+    outcome, contact = upsert_contact(session, data, region)
+    if outcome in (Outcome.DUPLICATE, Outcome.STALE):
+        return Applied(outcome, [])
+    # A new number on a contact may tie calls already kept as evidence.
+    tickets = {
+        t.id for n in contact.numbers for t in open_tickets_for_number(session, n)
+    }
+    entries = [outbox.add(session, "evaluate_ticket", tid) for tid in sorted(tickets)]
+    return Applied(outcome, [entry.id for entry in entries])
+
+
+def upsert_ticket(session: Session, data: TicketData, region: str) -> Applied:
+    contact = None
+    if data.requester is not None:
+        _, contact = upsert_contact(session, data.requester, region)
+    fields = _ticket_fields(data, contact)
+
+    new_id = insert_or_ignore(
+        session, Ticket, {**fields, "portal_id": data.portal_id}, "portal_id"
+    )
+    ticket = session.scalar(
+        select(Ticket)
+        .where(Ticket.portal_id == data.portal_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert ticket is not None
+    if new_id is not None:
+        if ticket.is_urgent_request:
+            ticket.urgent_requested_at = _became_urgent_at(data)
+        return _changed(session, Outcome.CREATED, ticket)
+
+    if ticket.portal_updated_at >= data.updated_at:
+        outcome = (
+            Outcome.DUPLICATE
+            if ticket.portal_updated_at == data.updated_at
+            else Outcome.STALE
+        )
+        logger.info(
+            "portal event ignored ticket=%s outcome=%s", data.portal_id, outcome
+        )
+        return Applied(outcome, [])
+
+    was_urgent = ticket.is_urgent_request
+    for name, value in fields.items():
+        setattr(ticket, name, value)
+    if ticket.is_urgent_request and not was_urgent:
+        ticket.urgent_requested_at = _became_urgent_at(data)
+    return _changed(session, Outcome.UPDATED, ticket)
+
+
+def upsert_contact(
+    session: Session, data: ContactData, region: str
+) -> tuple[Outcome, Contact]:
+    company_id = _company_id(session, data.company)
+    fields = {
+        "name": data.name,
+        "phone_raw": data.phone,
+        "phone_e164": to_e164(data.phone, region),
+        "mobile_raw": data.mobile,
+        "mobile_e164": to_e164(data.mobile, region),
+        "company_id": company_id,
+        "portal_updated_at": data.updated_at,
+    }
+    new_id = insert_or_ignore(
+        session, Contact, {**fields, "email": data.email}, "email"
+    )
+    contact = session.scalar(
+        select(Contact)
+        .where(Contact.email == data.email)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert contact is not None
+    outcome = Outcome.CREATED
+    if new_id is None:
+        stored = contact.portal_updated_at
+        if stored is not None and stored == data.updated_at:
+            return Outcome.DUPLICATE, contact
+        if stored is not None and stored > data.updated_at:
+            return Outcome.STALE, contact
+        if company_id is None:
+            del fields["company_id"]  # an event without a company keeps it
+        for name, value in fields.items():
+            setattr(contact, name, value)
+        outcome = Outcome.UPDATED
+
+    if contact.has_unusable_number:
+        logger.warning(
+            "contact number is not a valid phone number contact=%s phone=%s mobile=%s",
+            contact.id,
+            mask(contact.phone_raw),
+            mask(contact.mobile_raw),
+        )
+    session.flush()
+    return outcome, contact
+
+
+def _changed(session: Session, outcome: Outcome, ticket: Ticket) -> Applied:
+    session.flush()
+    entry = outbox.add(session, "evaluate_ticket", ticket.id)
+    logger.info(
+        "ticket stored ticket=%s outcome=%s matrix=%s urgent_request=%s",
+        ticket.portal_id,
+        outcome,
+        ticket.matrix_priority,
+        ticket.is_urgent_request,
+    )
+    return Applied(outcome, [entry.id])
+
+
+def _became_urgent_at(data: TicketData) -> datetime:
+    return data.created_at if data.event == "ticket_created" else data.updated_at
+
+
+def _ticket_fields(data: TicketData, contact: Contact | None) -> dict[str, Any]:
+    return {
+        "subject": data.subject,
+        "type": data.type,
+        "product": data.product,
+        "application": data.application,
+        "url": data.url,
+        "status": data.status,
+        "impact": data.impact,
+        "urgency": data.urgency,
+        "customer_priority": data.customer_priority,
+        "portal_priority": data.portal_priority,
+        "requester_id": contact.id if contact else None,
+        "company_id": contact.company_id if contact else None,
+        "portal_created_at": data.created_at,
+        "portal_updated_at": data.updated_at,
+    }
+
+
+def _company_id(session: Session, name: str | None) -> int | None:
+    if not name:
+        return None
+    insert_or_ignore(session, Company, {"name": name}, "name")
+    return session.scalar(select(Company.id).where(Company.name == name))
+
+
+def _section(body: dict[str, Any], name: str) -> dict[str, Any]:
+    section = body.get(name)
+    if not isinstance(section, dict):
+        raise InvalidEvent(f"{name} must be a JSON object with the {name}'s fields")
+    return section
+
+
+def _ticket(event: str, raw: dict[str, Any]) -> TicketData:
+    updated_at = _required_time(raw, "updated_at", "ticket.updated_at")
+    created_at = _time(raw, "created_at", "ticket.created_at") or updated_at
+    customer = raw.get("priority_customer")
+    email = _text(raw, "requester_email")
+    requester = None
+    if email:
+        requester = _contact(
+            {
+                "email": email,
+                "name": raw.get("requester_name"),
+                "phone": raw.get("requester_phone"),
+                "mobile": raw.get("requester_mobile"),
+                "company": raw.get("company"),
+                "updated_at": raw.get("updated_at"),
+            },
+            prefix="ticket.requester_",
+        )
+
+    return TicketData(
+        event=event,
+        portal_id=_portal_id(raw.get("id")),
+        subject=_text(raw, "subject") or "",
+        type=_text(raw, "type"),
+        product=_text(raw, "product"),
+        application=_text(raw, "application"),
+        url=_text(raw, "url"),
+        status=parse_status(raw.get("status")),
+        impact=parse_level("ticket.impact", raw.get("impact"), SLA_LEVELS),
+        urgency=parse_level("ticket.urgency", raw.get("urgency"), SLA_LEVELS),
+        customer_priority=(
+            parse_level("ticket.priority_customer", customer, tuple(Level))
+            if customer not in (None, "")
+            else None
+        ),
+        portal_priority=_text(raw, "priority"),
+        created_at=created_at,
+        updated_at=updated_at,
+        requester=requester,
+    )
+
+
+def _contact(raw: dict[str, Any], prefix: str) -> ContactData:
+    email = (_text(raw, "email") or "").lower()
+    if "@" not in email:
+        raise InvalidEvent(
+            f"{prefix}email is {raw.get('email')!r}; give an e-mail address"
+        )
+    updated_at = _required_time(raw, "updated_at", f"{prefix}updated_at")
+    return ContactData(
+        email=email,
+        name=_text(raw, "name"),
+        phone=_text(raw, "phone"),
+        mobile=_text(raw, "mobile"),
+        company=_text(raw, "company"),
+        updated_at=updated_at,
+    )
+
+
+def _portal_id(value: Any) -> int:
+    text = str(value).strip() if value is not None else ""
+    if not text.isdigit() or int(text) == 0:
+        raise InvalidEvent(f"ticket.id is {value!r}; give the portal's ticket number")
+    return int(text)
+
+
+def _text(raw: dict[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _required_time(raw: dict[str, Any], key: str, field: str) -> datetime:
+    moment = _time(raw, key, field)
+    if moment is None:
+        raise InvalidEvent(f"{field} is missing; give an ISO 8601 time in UTC")
+    return moment
+
+
+def _time(raw: dict[str, Any], key: str, field: str) -> datetime | None:
+    value = raw.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidEvent(
+            f"{field} is {value!r}; give an ISO 8601 time such as 2026-12-04T09:12:05Z"
+        ) from None
+    if moment.tzinfo is None:
+        raise InvalidEvent(f"{field} is {value!r}; it needs a zone, e.g. a final Z")
+    return moment.astimezone(UTC)

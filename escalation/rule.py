@@ -1,0 +1,272 @@
+"""The rule: a ticket is Urgent only when an urgent request and a call meet.
+
+An urgent request is an open ticket whose matrix priority is Urgent; it
+starts at ``urgent_requested_at``. A call confirms it when the caller's
+number belongs to the requester (or to the requester's company) and the
+call started within the window around that moment, before or after. One
+decision is written per urgent request, however often this runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from escalation.models import Call, Contact, Escalation, Ticket
+from escalation.phones import mask
+from escalation.priority import Level, effective_priority
+
+logger = logging.getLogger(__name__)
+
+
+class State(StrEnum):
+    NONE = "none"
+    AWAITING_CALL = "awaiting_call"
+    CONFIRMED = "confirmed"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class TicketState:
+    ticket: Ticket
+    state: State
+    effective_priority: Level
+    escalation: Escalation | None
+    window_opens_at: datetime | None
+    window_closes_at: datetime | None
+
+
+def window(anchor: datetime, minutes: int) -> tuple[datetime, datetime]:
+    span = timedelta(minutes=minutes)
+    return anchor - span, anchor + span
+
+
+def contacts_with_number(session: Session, e164: str) -> Sequence[Contact]:
+    return session.scalars(
+        select(Contact).where(
+            or_(Contact.phone_e164 == e164, Contact.mobile_e164 == e164)
+        )
+    ).all()
+
+
+def open_tickets_for_number(session: Session, e164: str | None) -> list[Ticket]:
+    """Open tickets whose requester, or the requester's company, has ``e164``."""
+    if not e164:
+        return []
+    contacts = contacts_with_number(session, e164)
+    contact_ids = {contact.id for contact in contacts}
+    company_ids = {c.company_id for c in contacts if c.company_id is not None}
+    if not contact_ids:
+        return []
+
+    tickets = session.scalars(
+        select(Ticket)
+        .where(
+            or_(
+                Ticket.requester_id.in_(contact_ids),
+                Ticket.company_id.in_(company_ids),
+            )
+        )
+        .order_by(Ticket.id)
+    ).all()
+    return [ticket for ticket in tickets if ticket.status.is_open]
+
+
+def numbers_of_ticket(session: Session, ticket: Ticket) -> dict[str, str]:
+    """Every number that ties a call to ``ticket``, with how it ties."""
+    numbers: dict[str, str] = {}
+    if ticket.company_id is not None:
+        colleagues = session.scalars(
+            select(Contact).where(Contact.company_id == ticket.company_id)
+        )
+        numbers.update(dict.fromkeys(_numbers(colleagues), "company"))
+    if ticket.requester is not None:
+        numbers.update(dict.fromkeys(ticket.requester.numbers, "requester"))
+    return numbers
+
+
+def _numbers(contacts: Iterable[Contact]) -> set[str]:
+    return {number for contact in contacts for number in contact.numbers}
+
+
+def current_escalation(session: Session, ticket: Ticket) -> Escalation | None:
+    if ticket.urgent_requested_at is None:
+        return None
+    return session.scalar(
+        select(Escalation).where(
+            Escalation.ticket_id == ticket.id,
+            Escalation.urgent_requested_at == ticket.urgent_requested_at,
+        )
+    )
+
+
+def ticket_state(
+    session: Session, ticket: Ticket, minutes: int, now: datetime
+) -> TicketState:
+    matrix = ticket.matrix_priority
+    escalation = current_escalation(session, ticket)
+    confirmed = escalation is not None and matrix is Level.URGENT
+    opens = closes = None
+    if ticket.urgent_requested_at is not None:
+        opens, closes = window(ticket.urgent_requested_at, minutes)
+
+    if confirmed:
+        state = State.CONFIRMED
+    elif ticket.is_urgent_request and closes is not None:
+        state = State.AWAITING_CALL if now <= closes else State.EXPIRED
+    else:
+        state = State.NONE
+
+    return TicketState(
+        ticket=ticket,
+        state=state,
+        effective_priority=effective_priority(matrix, confirmed),
+        escalation=escalation if confirmed else None,
+        window_opens_at=opens,
+        window_closes_at=closes,
+    )
+
+
+def evaluate_ticket(
+    session: Session, ticket_id: int, minutes: int
+) -> Escalation | None:
+    """Escalate ``ticket_id`` if a call confirms its urgent request.
+
+    The ticket row is locked for the length of the transaction (on
+    PostgreSQL), and the unique key on (ticket, urgent request) catches any
+    writer the lock did not stop, so two workers never escalate twice.
+    """
+    ticket = session.scalar(
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if ticket is None or not ticket.is_urgent_request:
+        return None
+    existing = current_escalation(session, ticket)
+    if existing is not None:
+        return existing
+
+    assert ticket.urgent_requested_at is not None
+    numbers = numbers_of_ticket(session, ticket)
+    for call in _calls_in_window(session, ticket, numbers, minutes):
+        rivals = _rival_requests(session, call, ticket, minutes)
+        if rivals:
+            logger.info(
+                "call ties to several urgent requests call_sid=%s tickets=%s",
+                call.call_sid,
+                [ticket.portal_id, *rivals],
+            )
+            continue
+        return _record(session, ticket, call, numbers[call.caller_e164], minutes)
+
+    logger.debug("no confirming call yet ticket=%s", ticket.portal_id)
+    return None
+
+
+def evaluate_call(session: Session, call_id: int, minutes: int) -> list[Escalation]:
+    """Try every urgent request the call could confirm; keep it as evidence."""
+    call = session.get(Call, call_id)
+    if call is None or call.caller_e164 is None:
+        return []
+
+    escalations = []
+    for ticket in open_tickets_for_number(session, call.caller_e164):
+        escalation = evaluate_ticket(session, ticket.id, minutes)
+        if escalation is not None and escalation.call_id == call.id:
+            escalations.append(escalation)
+    if not escalations:
+        logger.info(
+            "call kept as evidence call_sid=%s caller=%s",
+            call.call_sid,
+            mask(call.caller_e164),
+        )
+    return escalations
+
+
+def _calls_in_window(
+    session: Session, ticket: Ticket, numbers: dict[str, str], minutes: int
+) -> Sequence[Call]:
+    assert ticket.urgent_requested_at is not None
+    if not numbers:
+        return []
+    opens, closes = window(ticket.urgent_requested_at, minutes)
+    return session.scalars(
+        select(Call)
+        .where(
+            Call.caller_e164.in_(numbers),
+            Call.received_at >= opens,
+            Call.received_at <= closes,
+        )
+        .order_by(Call.received_at, Call.id)
+    ).all()
+
+
+def _rival_requests(
+    session: Session, call: Call, ticket: Ticket, minutes: int
+) -> list[int]:
+    """Other urgent requests this call could equally be about."""
+    rivals = []
+    for other in open_tickets_for_number(session, call.caller_e164):
+        if other.id == ticket.id or not other.is_urgent_request:
+            continue
+        assert other.urgent_requested_at is not None
+        opens, closes = window(other.urgent_requested_at, minutes)
+        if opens <= call.received_at <= closes:
+            rivals.append(other.portal_id)
+    return rivals
+
+
+def _record(
+    session: Session, ticket: Ticket, call: Call, tied_by: str, minutes: int
+) -> Escalation:
+    assert ticket.urgent_requested_at is not None
+    escalation = Escalation(
+        ticket_id=ticket.id,
+        call_id=call.id,
+        urgent_requested_at=ticket.urgent_requested_at,
+        window_minutes=minutes,
+        tied_by=f"caller_id:{tied_by}",
+        outcome="confirmed",
+        inputs={
+            "status": ticket.status.value,
+            "impact": ticket.impact.value,
+            "urgency": ticket.urgency.value,
+            "matrix_priority": ticket.matrix_priority.value,
+            "customer_priority": _value(ticket.customer_priority),
+            "urgent_requested_at": ticket.urgent_requested_at.isoformat(),
+            "call_sid": call.call_sid,
+            "call_received_at": call.received_at.isoformat(),
+            "caller": mask(call.caller_e164),
+            "call_offset_seconds": int(
+                (call.received_at - ticket.urgent_requested_at).total_seconds()
+            ),
+        },
+    )
+    try:
+        with session.begin_nested():
+            session.add(escalation)
+    except IntegrityError:
+        existing = current_escalation(session, ticket)
+        assert existing is not None, "unique key refused, yet no escalation found"
+        return existing
+
+    logger.info(
+        "ticket escalated to urgent ticket=%s call_sid=%s caller=%s",
+        ticket.portal_id,
+        call.call_sid,
+        mask(call.caller_e164),
+    )
+    return escalation
+
+
+def _value(level: Level | None) -> str | None:
+    return level.value if level is not None else None
