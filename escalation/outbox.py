@@ -32,6 +32,8 @@ RETRY = Retry(max=3, interval=[10, 60, 300])
 # queue (a Redis without persistence restarted); it is sent again.
 RESEND_AFTER = timedelta(minutes=15)
 BATCH = 200
+# Failed jobs stay visible (and block a second copy of their id) this long.
+FAILURE_TTL_SECONDS = 30 * 24 * 3600
 
 
 def add(session: Session, task: str, *args: Any) -> OutboxEntry:
@@ -54,7 +56,11 @@ def dispatch(ids: Iterable[int]) -> int:
             ids,
             exc,
         )
-        return 0
+    except Exception:
+        # The fact is committed; the relay will try again. Never fail the
+        # webhook that stored it.
+        logger.exception("enqueue failed, outbox keeps the work entries=%s", ids)
+    return 0
 
 
 def relay(database: Database, queue: Any) -> int:
@@ -101,7 +107,7 @@ def _enqueue(database: Database, queue: Any, ids: list[int]) -> int:
                 job_id=f"outbox-{entry_id}",
                 unique=True,
                 retry=RETRY,
-                failure_ttl=timedelta(days=30),
+                failure_ttl=FAILURE_TTL_SECONDS,
             )
         except DuplicateJobError:
             logger.debug("outbox entry already queued entry=%s", entry_id)
