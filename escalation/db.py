@@ -66,6 +66,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "begin", _begin_immediate)
     else:
         engine = create_engine(url, pool_pre_ping=True)
     _engines.add(engine)
@@ -73,11 +74,20 @@ def make_engine(url: str) -> Engine:
 
 
 def _tune_sqlite(connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, decide where transactions begin.
+    connection.isolation_level = None
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    # SQLite has no row locks: take the write lock when a transaction starts,
+    # so web and worker processes queue up instead of failing with
+    # "database is locked" halfway through a read-then-write.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _forget_inherited_connections() -> None:

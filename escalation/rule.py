@@ -158,7 +158,8 @@ def evaluate_ticket(
     assert ticket.urgent_requested_at is not None
     numbers = numbers_of_ticket(session, ticket)
     for call in _calls_in_window(session, ticket, numbers, minutes):
-        rivals = _rival_requests(session, call, ticket, minutes)
+        tie = numbers[call.caller_e164]
+        rivals = _rival_requests(session, call, ticket, tie, minutes)
         if rivals:
             logger.info(
                 "call ties to several urgent requests call_sid=%s tickets=%s",
@@ -166,7 +167,7 @@ def evaluate_ticket(
                 [ticket.portal_id, *rivals],
             )
             continue
-        return _record(session, ticket, call, numbers[call.caller_e164], minutes)
+        return _record(session, ticket, call, tie, minutes)
 
     logger.debug("no confirming call yet ticket=%s", ticket.portal_id)
     return None
@@ -211,18 +212,29 @@ def _calls_in_window(
 
 
 def _rival_requests(
-    session: Session, call: Call, ticket: Ticket, minutes: int
+    session: Session, call: Call, ticket: Ticket, tie: str, minutes: int
 ) -> list[int]:
-    """Other urgent requests this call could equally be about."""
+    """Other urgent requests this call could equally well be about.
+
+    A caller's own ticket outranks a colleague's: when the call ties to
+    ``ticket`` as its requester, only tickets the caller also requested
+    compete with it.
+    """
     rivals = []
     for other in open_tickets_for_number(session, call.caller_e164):
         if other.id == ticket.id or not other.is_urgent_request:
+            continue
+        if tie == "requester" and call.caller_e164 not in _requester_numbers(other):
             continue
         assert other.urgent_requested_at is not None
         opens, closes = window(other.urgent_requested_at, minutes)
         if opens <= call.received_at <= closes:
             rivals.append(other.portal_id)
     return rivals
+
+
+def _requester_numbers(ticket: Ticket) -> set[str]:
+    return ticket.requester.numbers if ticket.requester is not None else set()
 
 
 def _record(

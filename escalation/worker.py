@@ -48,6 +48,7 @@ def run_worker(app: Flask, burst: bool = False) -> None:
     jobs.bind_app(app)
     settings: Settings = app.config["SETTINGS"]
     queue = make_queue(settings)
+    outbox.relay(app.extensions["escalation.db"], queue)
     relay = OutboxRelay(app)
     relay.start()
     try:

@@ -44,7 +44,17 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every database test runs per backend; locking tests on PostgreSQL only."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    backends = BACKENDS
+    if metafunc.definition.get_closest_marker("postgres_only"):
+        backends = [b for b in BACKENDS if b == "postgresql"]
+    metafunc.parametrize("database_url", backends, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> str:
