@@ -13,12 +13,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from escalation.config import Settings, environment_with_local_secrets
 from escalation.db import Database, close_session
 
+# Webhook bodies are a few kilobytes; anything near this is not one.
+MAX_BODY_BYTES = 1024 * 1024
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s.%(funcName)s: %(message)s"
 
 
 def create_app(config: Mapping[str, str] | None = None) -> Flask:
     """Build the app from ``config``, or from the environment when None."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
     os.makedirs(app.instance_path, exist_ok=True)
 
     if config is None:
@@ -27,6 +33,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         values = dict(config)
     settings = Settings.load(values, app.instance_path)
     app.config["SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     configure_logging(settings.log_level)
 
     app.extensions["escalation.db"] = Database(settings.database_url)
@@ -39,7 +46,6 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
     register_blueprints(app)
     app.register_error_handler(HTTPException, http_error)
-    app.add_url_rule("/healthz", "healthz", healthz)
 
     from escalation.cli import register_commands
 
@@ -49,9 +55,11 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     from escalation.api import bp as api_bp
+    from escalation.health import bp as health_bp
     from webhooks import portal_bp, twilio_bp
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(health_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(twilio_bp)
 
@@ -67,7 +75,3 @@ def configure_logging(level: str) -> None:
 
 def http_error(error: HTTPException) -> tuple[Response, int]:
     return jsonify(error=error.description), error.code or 500
-
-
-def healthz() -> Response:
-    return jsonify(status="ok")
