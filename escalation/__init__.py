@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     """Build the app from ``config``, or from the environment when None."""
     app = Flask(
         __name__,
-        instance_path=os.environ.get("INSTANCE_PATH") or None,
+        instance_path=_instance_path(),
         instance_relative_config=True,
     )
     os.makedirs(app.instance_path, exist_ok=True)
@@ -51,6 +51,11 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _instance_path() -> str | None:
+    given = os.environ.get("INSTANCE_PATH")
+    return os.path.abspath(given) if given else None
 
 
 def register_blueprints(app: Flask) -> None:

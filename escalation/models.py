@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -50,6 +51,7 @@ class Contact(Base):
     mobile_raw: Mapped[str | None] = mapped_column(String(64))
     mobile_e164: Mapped[str | None] = mapped_column(String(20), index=True)
     company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
+    language: Mapped[str | None] = mapped_column(String(8))
     portal_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     company: Mapped[Company | None] = relationship()
@@ -112,6 +114,25 @@ class Call(Base):
     called: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(32), default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    language: Mapped[str] = mapped_column(String(8), default="nl", server_default="nl")
+    out_of_hours: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The ticket the caller typed or chose on the keypad, if any.
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", name="fk_calls_ticket_id_tickets")
+    )
+    ticket_tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Status callbacks: the newest one applied, by Twilio's SequenceNumber.
+    status_sequence: Mapped[int | None] = mapped_column(Integer)
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    dial_status: Mapped[str | None] = mapped_column(String(32))
+    dial_duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    recording_sid: Mapped[str | None] = mapped_column(String(64))
+    recording_url: Mapped[str | None] = mapped_column(Text)
+    recording_duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    recording_status: Mapped[str | None] = mapped_column(String(32))
+
+    ticket: Mapped[Ticket | None] = relationship()
 
 
 class Escalation(Base):
@@ -140,6 +161,25 @@ class Escalation(Base):
     @property
     def window_closes_at(self) -> datetime:
         return self.urgent_requested_at + timedelta(minutes=self.window_minutes)
+
+
+class Review(Base):
+    """A case a person decides; one per reason, ticket and call."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    reason: Mapped[str] = mapped_column(String(48), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(String(32))
+
+    ticket: Mapped[Ticket | None] = relationship()
+    call: Mapped[Call | None] = relationship()
 
 
 class OutboxEntry(Base):
