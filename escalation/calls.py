@@ -1,4 +1,8 @@
-"""Incoming calls: store each one once, and see which tickets it ties to."""
+"""Calls: store each one once, record what the caller did, keep its state.
+
+Twilio may deliver any request twice and status callbacks out of order;
+everything here is safe to repeat and never moves a call backwards.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,25 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation import outbox
+from escalation.config import Settings
 from escalation.db import insert_or_ignore
 from escalation.errors import InvalidEvent
 from escalation.models import Call, Ticket
 from escalation.phones import mask, parse_caller_id
-from escalation.rule import open_tickets_for_number
+from escalation.rule import contacts_with_number, open_tickets_for_number
+from escalation.voice import language_or
 
 logger = logging.getLogger(__name__)
+
+# Where a call ends; no later callback may move it away from these.
+FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+ANSWERED_DIAL_STATUSES = frozenset({"completed", "answered"})
 
 
 @dataclass(frozen=True)
@@ -25,6 +36,7 @@ class IncomingCall:
     call: Call
     is_new: bool
     tickets: list[Ticket]
+    known_caller: bool
     outbox_ids: list[int]
 
     @property
@@ -33,14 +45,17 @@ class IncomingCall:
 
 
 def record_incoming_call(
-    session: Session, form: Mapping[str, str], region: str, now: datetime
+    session: Session, form: Mapping[str, str], settings: Settings, now: datetime
 ) -> IncomingCall:
     """Store the call by CallSid (a repeat delivery stores nothing new)."""
-    call_sid = (form.get("CallSid") or "").strip()
-    if not call_sid:
-        raise InvalidEvent("CallSid is missing from the voice webhook", status=400)
+    call_sid = _call_sid(form)
+    caller = parse_caller_id(form.get("From"), settings.default_region)
+    contacts = contacts_with_number(session, caller.e164) if caller.e164 else []
+    languages = {contact.language for contact in contacts if contact.language}
+    language = language_or(
+        languages.pop() if len(languages) == 1 else None, settings.default_language
+    )
 
-    caller = parse_caller_id(form.get("From"), region)
     new_id = insert_or_ignore(
         session,
         Call,
@@ -52,10 +67,14 @@ def record_incoming_call(
             "called": (form.get("To") or "").strip(),
             "status": (form.get("CallStatus") or "").strip(),
             "received_at": now,
+            "language": language,
+            "out_of_hours": not settings.business_hours.is_open(
+                now, settings.display_timezone
+            ),
         },
         "call_sid",
     )
-    call = session.scalar(select(Call).where(Call.call_sid == call_sid))
+    call = find_call(session, call_sid)
     assert call is not None
 
     outbox_ids = []
@@ -71,5 +90,136 @@ def record_incoming_call(
         [ticket.portal_id for ticket in tickets],
     )
     return IncomingCall(
-        call=call, is_new=new_id is not None, tickets=tickets, outbox_ids=outbox_ids
+        call=call,
+        is_new=new_id is not None,
+        tickets=tickets,
+        known_caller=bool(contacts),
+        outbox_ids=outbox_ids,
     )
+
+
+def find_call(session: Session, call_sid: str) -> Call | None:
+    return session.scalar(
+        select(Call)
+        .where(Call.call_sid == call_sid)
+        .execution_options(populate_existing=True)
+    )
+
+
+def call_for_request(
+    session: Session, form: Mapping[str, str], settings: Settings, now: datetime
+) -> tuple[Call, list[int]]:
+    """The call a follow-up request is about; registered now if we missed it."""
+    call = find_call(session, _call_sid(form))
+    if call is not None:
+        return call, []
+    incoming = record_incoming_call(session, form, settings, now)
+    return incoming.call, incoming.outbox_ids
+
+
+def choose_ticket(
+    session: Session, call: Call, digits: str
+) -> tuple[Ticket | None, int]:
+    """Tie the call to the open ticket the caller typed; the outbox entry id.
+
+    Whether that tie may confirm an urgent request is the rule's decision,
+    made in the job: a number typed by an unknown caller goes to review.
+    """
+    call.ticket_tries += 1
+    ticket = None
+    if digits.isdigit() and len(digits) <= 18:
+        ticket = session.scalar(select(Ticket).where(Ticket.portal_id == int(digits)))
+    if ticket is None or not ticket.status.is_open:
+        logger.info(
+            "typed ticket is not open call_sid=%s tries=%s",
+            call.call_sid,
+            call.ticket_tries,
+        )
+        return None, 0
+
+    call.ticket_id = ticket.id
+    entry = outbox.add(session, "evaluate_call", call.id)
+    logger.info(
+        "caller chose ticket call_sid=%s ticket=%s", call.call_sid, ticket.portal_id
+    )
+    return ticket, entry.id
+
+
+def apply_status(call: Call, form: Mapping[str, str]) -> bool:
+    """Apply a status callback unless it is older than what we have."""
+    status = (form.get("CallStatus") or "").strip()
+    sequence = _int(form.get("SequenceNumber"))
+    moment = _rfc2822(form.get("Timestamp"))
+    if not status or call.status in FINAL_STATUSES or _is_older(call, sequence, moment):
+        logger.info(
+            "status callback ignored call_sid=%s status=%s sequence=%s current=%s",
+            call.call_sid,
+            status,
+            sequence,
+            call.status,
+        )
+        return False
+
+    call.status = status
+    call.status_sequence = sequence if sequence is not None else call.status_sequence
+    call.status_at = moment or call.status_at
+    duration = _int(form.get("CallDuration"))
+    if duration is not None:
+        call.duration_seconds = duration
+    logger.info("call status call_sid=%s status=%s", call.call_sid, status)
+    return True
+
+
+def record_dial_result(call: Call, form: Mapping[str, str]) -> bool:
+    """Store how forwarding went; True when somebody answered."""
+    call.dial_status = (form.get("DialCallStatus") or "").strip() or None
+    call.dial_duration_seconds = _int(form.get("DialCallDuration"))
+    logger.info(
+        "forwarding ended call_sid=%s dial_status=%s", call.call_sid, call.dial_status
+    )
+    return call.dial_status in ANSWERED_DIAL_STATUSES
+
+
+def record_voicemail(call: Call, form: Mapping[str, str]) -> None:
+    """Store the recording from <Record>'s action or its status callback."""
+    call.recording_sid = (form.get("RecordingSid") or "").strip() or call.recording_sid
+    call.recording_url = (form.get("RecordingUrl") or "").strip() or call.recording_url
+    duration = _int(form.get("RecordingDuration"))
+    if duration is not None:
+        call.recording_duration_seconds = duration
+    status = (form.get("RecordingStatus") or "").strip()
+    if status:
+        call.recording_status = status
+    logger.info(
+        "voicemail stored call_sid=%s seconds=%s status=%s",
+        call.call_sid,
+        call.recording_duration_seconds,
+        call.recording_status,
+    )
+
+
+def _is_older(call: Call, sequence: int | None, moment: datetime | None) -> bool:
+    if sequence is not None and call.status_sequence is not None:
+        return sequence <= call.status_sequence
+    if moment is not None and call.status_at is not None:
+        return moment < call.status_at
+    return False
+
+
+def _call_sid(form: Mapping[str, str]) -> str:
+    call_sid = (form.get("CallSid") or "").strip()
+    if not call_sid:
+        raise InvalidEvent("CallSid is missing from the Twilio request", status=400)
+    return call_sid
+
+
+def _int(value: str | None) -> int | None:
+    text = (value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def _rfc2822(value: str | None) -> datetime | None:
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None

@@ -17,10 +17,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from flask import current_app
 
+from escalation.business_hours import DEFAULT_BUSINESS_HOURS, BusinessHours
 from escalation.errors import ConfigError
+from escalation.phones import to_e164
 
 SECRET_NAMES = ("TWILIO_AUTH_TOKEN", "PORTAL_WEBHOOK_SECRET", "API_TOKEN")
 LOCAL_SECRETS_FILE = "local-secrets.json"
+DEFAULT_SUPPORT = "+31591200360"
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,17 @@ class Settings:
     support_number: str
     window_minutes: int
     display_timezone: ZoneInfo
-    voice_language: str
+    default_language: str
     voice: str
     outbox_relay_seconds: int
     log_level: str
+    voice_en: str
+    forward_number: str | None
+    out_of_hours_number: str | None
+    business_hours: BusinessHours
+    dial_timeout_seconds: int
+    voicemail_max_seconds: int
+    max_ticket_tries: int
 
     @classmethod
     def load(cls, values: Mapping[str, str], instance_path: str) -> Settings:
@@ -64,13 +74,26 @@ class Settings:
             public_base_url=_base_url(values),
             trusted_proxies=_int(values, "TRUSTED_PROXIES", 0, minimum=0),
             default_region=region,
-            support_number=_support_number(values, region),
+            support_number=_phone(values, "SUPPORT_NUMBER", region, DEFAULT_SUPPORT)
+            or DEFAULT_SUPPORT,
             window_minutes=_int(values, "ESCALATION_WINDOW_MINUTES", 60, minimum=1),
             display_timezone=_zone(values),
-            voice_language=_text(values, "VOICE_LANGUAGE", "nl-NL"),
+            default_language=_choice(values, "DEFAULT_LANGUAGE", ("nl", "en")),
             voice=_text(values, "VOICE", "Polly.Laura-Neural"),
             outbox_relay_seconds=_int(values, "OUTBOX_RELAY_SECONDS", 10, minimum=1),
             log_level=_text(values, "LOG_LEVEL", "INFO").upper(),
+            voice_en=_text(values, "VOICE_EN", "Polly.Amy-Neural"),
+            forward_number=_phone(values, "FORWARD_NUMBER", region, None),
+            out_of_hours_number=_phone(values, "OUT_OF_HOURS_NUMBER", region, None),
+            business_hours=BusinessHours.parse(
+                _text(values, "BUSINESS_HOURS", DEFAULT_BUSINESS_HOURS),
+                _text(values, "HOLIDAYS", ""),
+            ),
+            dial_timeout_seconds=_int(values, "DIAL_TIMEOUT_SECONDS", 20, minimum=5),
+            voicemail_max_seconds=_int(
+                values, "VOICEMAIL_MAX_SECONDS", 120, minimum=10
+            ),
+            max_ticket_tries=_int(values, "MAX_TICKET_TRIES", 3, minimum=1),
         )
 
 
@@ -114,6 +137,15 @@ def _text(values: Mapping[str, str], name: str, default: str) -> str:
     return value or default
 
 
+def _choice(values: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    value = _text(values, name, allowed[0]).lower()
+    if value not in allowed:
+        raise ConfigError(
+            f"{name} is {value!r}; allowed values are {', '.join(allowed)}"
+        )
+    return value
+
+
 def _secret(values: Mapping[str, str], name: str) -> str:
     value = (values.get(name) or "").strip()
     if len(value) < 8:
@@ -146,18 +178,19 @@ def _base_url(values: Mapping[str, str]) -> str | None:
     return raw.rstrip("/")
 
 
-def _support_number(values: Mapping[str, str], region: str) -> str:
-    raw = _text(values, "SUPPORT_NUMBER", "+31591200360")
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+def _phone(
+    values: Mapping[str, str], name: str, region: str, default: str | None
+) -> str | None:
+    raw = (values.get(name) or "").strip() or default
+    if raw is None:
+        return None
+    e164 = to_e164(raw, region)
+    if e164 is None:
         raise ConfigError(
-            f"SUPPORT_NUMBER {raw!r} is not a valid phone number for region "
+            f"{name} {raw!r} is not a valid phone number for region "
             f"{region}; give it in E.164, e.g. +31591200360"
         )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164
 
 
 def _zone(values: Mapping[str, str]) -> ZoneInfo:

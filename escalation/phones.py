@@ -79,9 +79,14 @@ def mask(number: str | None) -> str:
     digits = text.lstrip("+")
     if not digits.isdigit() or len(digits) < 6:
         return "***"
-    try:
-        country = str(phonenumbers.parse("+" + digits).country_code)
-    except phonenumbers.NumberParseException:
-        country = digits[:2]
+    # Only a number given with its "+" has a country code to show; in a
+    # national form such as 0612345678 the leading digits are the number's.
+    country = ""
+    if text.startswith("+"):
+        try:
+            country = str(phonenumbers.parse(text).country_code)
+        except phonenumbers.NumberParseException:
+            country = ""
     hidden = len(digits) - len(country) - 3
-    return f"+{country}{'*' * hidden}{digits[-3:]}"
+    shown = f"+{country}" if country else ""
+    return f"{shown}{'*' * hidden}{digits[-3:]}"

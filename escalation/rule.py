@@ -14,16 +14,27 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from escalation.models import Call, Contact, Escalation, Ticket
+from escalation.db import insert_or_ignore, utcnow
+from escalation.models import Call, Contact, Escalation, Review, Ticket
 from escalation.phones import mask
 from escalation.priority import Level, effective_priority
 
 logger = logging.getLogger(__name__)
+
+
+class Reason(StrEnum):
+    """Why a case needs a person's decision."""
+
+    TYPED_BY_UNKNOWN_CALLER = "typed_by_unknown_caller"
+    SEVERAL_URGENT_REQUESTS = "several_urgent_requests"
+    CALL_AFTER_WINDOW = "call_after_window"
+    CUSTOMER_URGENT_MATRIX_LOWER = "customer_urgent_matrix_lower"
 
 
 class State(StrEnum):
@@ -158,13 +169,18 @@ def evaluate_ticket(
     assert ticket.urgent_requested_at is not None
     numbers = numbers_of_ticket(session, ticket)
     for call in _calls_in_window(session, ticket, numbers, minutes):
+        if call.ticket_id is not None and call.ticket_id != ticket.id:
+            continue  # the caller said on the keypad it is about another ticket
         tie = numbers[call.caller_e164]
+        if call.ticket_id == ticket.id:
+            return _record(session, ticket, call, f"{tie}+keypad", minutes)
         rivals = _rival_requests(session, call, ticket, tie, minutes)
         if rivals:
-            logger.info(
-                "call ties to several urgent requests call_sid=%s tickets=%s",
-                call.call_sid,
-                [ticket.portal_id, *rivals],
+            open_review(
+                session,
+                Reason.SEVERAL_URGENT_REQUESTS,
+                call=call,
+                detail={"tickets": sorted([ticket.portal_id, *rivals])},
             )
             continue
         return _record(session, ticket, call, tie, minutes)
@@ -174,23 +190,85 @@ def evaluate_ticket(
 
 
 def evaluate_call(session: Session, call_id: int, minutes: int) -> list[Escalation]:
-    """Try every urgent request the call could confirm; keep it as evidence."""
+    """Try every urgent request the call could confirm; keep it as evidence.
+
+    What the rule cannot decide alone becomes a review case.
+    """
     call = session.get(Call, call_id)
-    if call is None or call.caller_e164 is None:
+    if call is None:
         return []
 
+    tickets = open_tickets_for_number(session, call.caller_e164)
+    if call.ticket is not None and call.ticket not in tickets:
+        open_review(
+            session, Reason.TYPED_BY_UNKNOWN_CALLER, call=call, ticket=call.ticket
+        )
+
     escalations = []
-    for ticket in open_tickets_for_number(session, call.caller_e164):
+    for ticket in tickets:
         escalation = evaluate_ticket(session, ticket.id, minutes)
-        if escalation is not None and escalation.call_id == call.id:
+        if escalation is None:
+            _review_unconfirmed(session, call, ticket, minutes)
+        elif escalation.call_id == call.id:
             escalations.append(escalation)
     if not escalations:
         logger.info(
             "call kept as evidence call_sid=%s caller=%s",
             call.call_sid,
-            mask(call.caller_e164),
+            mask(call.caller_e164 or call.caller_raw),
         )
     return escalations
+
+
+def open_review(
+    session: Session,
+    reason: Reason,
+    *,
+    call: Call | None = None,
+    ticket: Ticket | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Put a case in front of a person, once per reason, ticket and call."""
+    key = f"{reason}:{ticket.id if ticket else '-'}:{call.id if call else '-'}"
+    created = insert_or_ignore(
+        session,
+        Review,
+        {
+            "key": key,
+            "reason": reason.value,
+            "ticket_id": ticket.id if ticket else None,
+            "call_id": call.id if call else None,
+            "detail": detail or {},
+            "created_at": utcnow(),
+        },
+        "key",
+    )
+    if created is not None:
+        logger.info(
+            "review opened reason=%s ticket=%s call_sid=%s",
+            reason,
+            ticket.portal_id if ticket else None,
+            call.call_sid if call else None,
+        )
+
+
+def _review_unconfirmed(
+    session: Session, call: Call, ticket: Ticket, minutes: int
+) -> None:
+    if ticket.is_urgent_request and current_escalation(session, ticket) is None:
+        assert ticket.urgent_requested_at is not None
+        _, closes = window(ticket.urgent_requested_at, minutes)
+        if call.received_at > closes:
+            open_review(session, Reason.CALL_AFTER_WINDOW, call=call, ticket=ticket)
+    customer_urgent = ticket.customer_priority is Level.URGENT
+    if customer_urgent and ticket.matrix_priority is not Level.URGENT:
+        open_review(
+            session,
+            Reason.CUSTOMER_URGENT_MATRIX_LOWER,
+            call=call,
+            ticket=ticket,
+            detail={"matrix_priority": ticket.matrix_priority.value},
+        )
 
 
 def _calls_in_window(

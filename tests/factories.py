@@ -6,10 +6,29 @@ from __future__ import annotations
 from datetime import datetime
 
 from escalation.calls import record_incoming_call
+from escalation.config import Settings
 from escalation.db import Database
 from escalation.models import Call, Ticket
 from escalation.portal_events import apply_event, parse_event
-from tests.helpers import new_call_sid, ticket_event, voice_params
+from tests.helpers import (
+    API_TOKEN,
+    PORTAL_SECRET,
+    TWILIO_TOKEN,
+    new_call_sid,
+    ticket_event,
+    voice_params,
+)
+
+# The defaults the service runs with; facts made here do not depend on them
+# beyond the caller's language and business hours.
+SETTINGS = Settings.load(
+    {
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "PORTAL_WEBHOOK_SECRET": PORTAL_SECRET,
+        "API_TOKEN": API_TOKEN,
+    },
+    instance_path=".",
+)
 
 
 def make_call(
@@ -17,7 +36,7 @@ def make_call(
 ) -> Call:
     with db.transaction() as session:
         incoming = record_incoming_call(
-            session, voice_params(caller, call_sid or new_call_sid()), "NL", at
+            session, voice_params(caller, call_sid or new_call_sid()), SETTINGS, at
         )
     return incoming.call
 

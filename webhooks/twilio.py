@@ -1,18 +1,25 @@
-"""Twilio's voice webhooks: signed form posts that want TwiML back."""
+"""Twilio's voice webhooks: signed form posts that want TwiML back.
+
+Each route verifies the signature, stores what Twilio told it, commits,
+and answers. Twilio never gets a 500: a failure is logged and the caller
+hears an apology (and is put through, when a number is on duty).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
-from escalation import outbox
+from escalation import call_flow, calls, outbox
 from escalation.auth import twilio_signed
-from escalation.calls import record_incoming_call
 from escalation.config import get_settings
 from escalation.db import get_session, utcnow
 from escalation.errors import InvalidEvent
-from escalation.voice import PROMPTS, greeting_text, say_and_hang_up
+from escalation.models import Call
+from escalation.rule import numbers_of_ticket
+from escalation.voice import LANGUAGE_KEY, language_or, other_language
 
 logger = logging.getLogger(__name__)
 
@@ -24,14 +31,128 @@ bp = Blueprint("twilio", __name__, url_prefix="/webhooks/twilio")
 def voice() -> Response:
     settings = get_settings()
     session = get_session()
-    incoming = record_incoming_call(
-        session, request.form, settings.default_region, utcnow()
-    )
-    text = greeting_text(incoming, settings)
+    incoming = calls.record_incoming_call(session, request.form, settings, utcnow())
+    answer = call_flow.greet(incoming, settings)
     session.commit()
 
     outbox.dispatch(incoming.outbox_ids)
-    return twiml(say_and_hang_up(text, settings))
+    return twiml(answer)
+
+
+@bp.post("/gather")
+@twilio_signed
+def gather() -> Response:
+    settings = get_settings()
+    session = get_session()
+    call, outbox_ids = calls.call_for_request(session, request.form, settings, utcnow())
+    attempt = _attempt()
+    typed = (request.form.get("Digits") or "").strip().rstrip("#")
+
+    if not typed:
+        answer = call_flow.no_input(call, attempt, settings)
+    elif typed == LANGUAGE_KEY:
+        call.language = other_language(
+            language_or(call.language, settings.default_language)
+        )
+        answer = call_flow.language_switched(call, attempt, settings)
+    else:
+        ticket, entry_id = calls.choose_ticket(session, call, typed)
+        if entry_id:
+            outbox_ids.append(entry_id)
+        recognised = ticket is not None and call.caller_e164 in numbers_of_ticket(
+            session, ticket
+        )
+        answer = call_flow.ticket_typed(
+            call, ticket, typed, attempt, settings, recognised
+        )
+    session.commit()
+
+    outbox.dispatch(outbox_ids)
+    return twiml(answer)
+
+
+@bp.post("/dial")
+@twilio_signed
+def dial() -> Response:
+    settings = get_settings()
+    session = get_session()
+    call, outbox_ids = calls.call_for_request(session, request.form, settings, utcnow())
+    answered = calls.record_dial_result(call, request.form)
+    answer = call_flow.dial_ended(call, answered, settings)
+    session.commit()
+
+    outbox.dispatch(outbox_ids)
+    return twiml(answer)
+
+
+@bp.post("/recording")
+@twilio_signed
+def recording() -> Response:
+    settings = get_settings()
+    session = get_session()
+    call, outbox_ids = calls.call_for_request(session, request.form, settings, utcnow())
+    calls.record_voicemail(call, request.form)
+    answer = call_flow.voicemail_saved(call, settings)
+    session.commit()
+
+    outbox.dispatch(outbox_ids)
+    return twiml(answer)
+
+
+@bp.post("/recording-status")
+@twilio_signed
+def recording_status() -> Response:
+    _update_call(calls.record_voicemail)
+    return twiml(EMPTY)
+
+
+@bp.post("/status")
+@twilio_signed
+def status() -> Response:
+    _update_call(calls.apply_status)
+    return twiml(EMPTY)
+
+
+@bp.post("/fallback")
+@twilio_signed
+def fallback() -> Response:
+    """Twilio calls this when the voice URL failed: apologise, register, log."""
+    settings = get_settings()
+    logger.error(
+        "voice url failed, fallback answered call_sid=%s error_code=%s error_url=%s",
+        request.form.get("CallSid"),
+        request.form.get("ErrorCode"),
+        request.form.get("ErrorUrl"),
+    )
+    language = settings.default_language
+    try:
+        session = get_session()
+        call, outbox_ids = calls.call_for_request(
+            session, request.form, settings, utcnow()
+        )
+        language = call.language
+        session.commit()
+        outbox.dispatch(outbox_ids)
+    except Exception:
+        logger.exception("fallback could not register the call")
+    return twiml(call_flow.apology(settings, language))
+
+
+EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+
+
+def _update_call(change: Callable[[Call, Mapping[str, str]], object]) -> None:
+    settings = get_settings()
+    session = get_session()
+    call, outbox_ids = calls.call_for_request(session, request.form, settings, utcnow())
+    change(call, request.form)
+    session.commit()
+    outbox.dispatch(outbox_ids)
+
+
+def _attempt() -> int:
+    text = request.args.get("attempt", "1")
+    return int(text) if text.isdigit() and 0 < int(text) < 10 else 1
 
 
 @bp.errorhandler(InvalidEvent)
@@ -44,8 +165,9 @@ def apologise(error: Exception) -> Response | Exception:
     """Twilio gets TwiML, never a stack trace; the caller hears an apology."""
     if getattr(error, "code", None) is not None:
         return error  # an HTTP error such as the signature's 403
-    current_app.logger.exception("twilio webhook failed path=%s", request.path)
-    return twiml(say_and_hang_up(PROMPTS["apology"], get_settings()))
+    logger.exception("twilio webhook failed path=%s", request.path)
+    get_session().rollback()
+    return twiml(call_flow.apology(get_settings()))
 
 
 def twiml(xml: str) -> Response:
