@@ -150,7 +150,7 @@ def apply_status(call: Call, form: Mapping[str, str]) -> bool:
     status = (form.get("CallStatus") or "").strip()
     sequence = _int(form.get("SequenceNumber"))
     moment = _rfc2822(form.get("Timestamp"))
-    if not status or call.status in FINAL_STATUSES or _is_older(call, sequence, moment):
+    if not status or _is_final(call) or _is_older(call, sequence, moment):
         logger.info(
             "status callback ignored call_sid=%s status=%s sequence=%s current=%s",
             call.call_sid,
@@ -196,6 +196,12 @@ def record_voicemail(call: Call, form: Mapping[str, str]) -> None:
         call.recording_duration_seconds,
         call.recording_status,
     )
+
+
+def _is_final(call: Call) -> bool:
+    """Ended, by a status callback (the voice webhook's own status is a guess)."""
+    from_callback = call.status_sequence is not None or call.status_at is not None
+    return from_callback and call.status in FINAL_STATUSES
 
 
 def _is_older(call: Call, sequence: int | None, moment: datetime | None) -> bool:

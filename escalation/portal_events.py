@@ -34,6 +34,17 @@ logger = logging.getLogger(__name__)
 
 TICKET_EVENTS = ("ticket_created", "ticket_updated")
 CONTACT_EVENTS = ("contact_created", "contact_updated")
+CONTACT_FIELDS = frozenset({"name", "phone", "mobile", "company", "language"})
+# Where a ticket event carries its requester's contact fields.
+REQUESTER_FIELDS = {
+    "email": "requester_email",
+    "name": "requester_name",
+    "phone": "requester_phone",
+    "mobile": "requester_mobile",
+    "company": "company",
+    "language": "requester_language",
+    "updated_at": "updated_at",
+}
 
 
 class Outcome(StrEnum):
@@ -57,6 +68,9 @@ class ContactData:
     mobile: str | None
     company: str | None
     updated_at: datetime
+    language: str | None = None
+    # The fields the event carried; a field it left out keeps its value.
+    provided: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -152,16 +166,7 @@ def upsert_ticket(session: Session, data: TicketData, region: str) -> Applied:
 def upsert_contact(
     session: Session, data: ContactData, region: str
 ) -> tuple[Outcome, Contact]:
-    company_id = _company_id(session, data.company)
-    fields = {
-        "name": data.name,
-        "phone_raw": data.phone,
-        "phone_e164": to_e164(data.phone, region),
-        "mobile_raw": data.mobile,
-        "mobile_e164": to_e164(data.mobile, region),
-        "company_id": company_id,
-        "portal_updated_at": data.updated_at,
-    }
+    fields = _contact_fields(session, data, region)
     new_id = insert_or_ignore(
         session, Contact, {**fields, "email": data.email}, "email"
     )
@@ -179,8 +184,6 @@ def upsert_contact(
             return Outcome.DUPLICATE, contact
         if stored is not None and stored > data.updated_at:
             return Outcome.STALE, contact
-        if company_id is None:
-            del fields["company_id"]  # an event without a company keeps it
         for name, value in fields.items():
             setattr(contact, name, value)
         outcome = Outcome.UPDATED
@@ -194,6 +197,21 @@ def upsert_contact(
         )
     session.flush()
     return outcome, contact
+
+
+def _contact_fields(session: Session, data: ContactData, region: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {"portal_updated_at": data.updated_at}
+    if "name" in data.provided:
+        fields["name"] = data.name
+    if "phone" in data.provided:
+        fields.update(phone_raw=data.phone, phone_e164=to_e164(data.phone, region))
+    if "mobile" in data.provided:
+        fields.update(mobile_raw=data.mobile, mobile_e164=to_e164(data.mobile, region))
+    if "company" in data.provided:
+        fields["company_id"] = _company_id(session, data.company)
+    if "language" in data.provided:
+        fields["language"] = data.language
+    return fields
 
 
 def _changed(session: Session, outcome: Outcome, ticket: Ticket) -> Applied:
@@ -253,17 +271,10 @@ def _ticket(event: str, raw: dict[str, Any]) -> TicketData:
     email = _text(raw, "requester_email")
     requester = None
     if email:
-        requester = _contact(
-            {
-                "email": email,
-                "name": raw.get("requester_name"),
-                "phone": raw.get("requester_phone"),
-                "mobile": raw.get("requester_mobile"),
-                "company": raw.get("company"),
-                "updated_at": raw.get("updated_at"),
-            },
-            prefix="ticket.requester_",
-        )
+        fields = {
+            name: raw[key] for name, key in REQUESTER_FIELDS.items() if key in raw
+        }
+        requester = _contact(fields, prefix="ticket.requester_")
 
     return TicketData(
         event=event,
@@ -302,6 +313,8 @@ def _contact(raw: dict[str, Any], prefix: str) -> ContactData:
         mobile=_text(raw, "mobile"),
         company=_text(raw, "company"),
         updated_at=updated_at,
+        language=_text(raw, "language"),
+        provided=frozenset(raw) & CONTACT_FIELDS,
     )
 
 
