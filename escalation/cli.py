@@ -15,6 +15,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(relay_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(simulate_call_command)
 
 
 def _settings() -> Settings:
@@ -68,3 +69,46 @@ def demo_command(url: str) -> None:
     from escalation.demo import run_demo
 
     raise SystemExit(run_demo(_settings(), url))
+
+
+@click.command("simulate-call")
+@click.option("--from", "caller", default="+31612345678", show_default=True)
+@click.option(
+    "--keys",
+    multiple=True,
+    help="What the caller types at each keypad prompt, e.g. --keys 48213 "
+    "(repeat for each prompt; an empty value is silence).",
+)
+@click.option(
+    "--dial-status",
+    default="completed",
+    show_default=True,
+    type=click.Choice(["completed", "no-answer", "busy", "failed"]),
+    help="How forwarding to the engineer on duty ends.",
+)
+@click.option(
+    "--url", default="http://127.0.0.1:8000", envvar="DEMO_URL", show_default=True
+)
+def simulate_call_command(
+    caller: str, keys: tuple[str, ...], dial_status: str, url: str
+) -> None:
+    """Play a whole call at a running service and print what the caller hears."""
+    from escalation.simulator import (
+        CallScript,
+        SimulationError,
+        TwilioSigner,
+        simulate_call,
+    )
+
+    settings = _settings()
+    signer = TwilioSigner(url, settings.twilio_auth_token, settings.public_base_url)
+    script = CallScript(
+        caller=caller,
+        support_number=settings.support_number,
+        keypad=list(keys),
+        dial_status=dial_status,
+    )
+    try:
+        simulate_call(signer, script, echo=click.echo)
+    except (SimulationError, OSError) as exc:
+        raise click.ClickException(f"{exc} (is the service running at {url}?)") from exc
