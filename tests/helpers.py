@@ -56,13 +56,13 @@ def post_twilio(
 
 def voice_params(caller: str, call_sid: str | None = None) -> dict[str, str]:
     params = dict(load_fixture("twilio/incoming-call-known-caller.json")["params"])
-    params.update(
-        CallSid=call_sid or new_call_sid(), From=caller, Caller=caller
-    )
+    params.update(CallSid=call_sid or new_call_sid(), From=caller, Caller=caller)
     return params
 
 
-def call_in(client: FlaskClient, caller: str, call_sid: str | None = None) -> TestResponse:
+def call_in(
+    client: FlaskClient, caller: str, call_sid: str | None = None
+) -> TestResponse:
     return post_twilio(client, "/webhooks/twilio/voice", voice_params(caller, call_sid))
 
 
