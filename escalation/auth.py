@@ -71,8 +71,9 @@ def api_token_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        expected = f"Bearer {get_settings().api_token}".encode()
-        given = request.headers.get("Authorization", "").encode()
+        expected = get_settings().api_token.encode()
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        given = token.strip().encode() if scheme.lower() == "bearer" else b""
         if not hmac.compare_digest(given, expected):
             abort(401, description="Send the header Authorization: Bearer <API_TOKEN>.")
         return view(*args, **kwargs)

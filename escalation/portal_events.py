@@ -321,7 +321,8 @@ def _contact(raw: dict[str, Any], prefix: str) -> ContactData:
 def _portal_id(value: Any) -> int:
     text = str(value).strip() if value is not None else ""
     if not text.isdigit() or int(text) == 0:
-        raise InvalidEvent(f"ticket.id is {value!r}; give the portal's ticket number")
+        shown = "missing" if value in (None, "") else repr(value)
+        raise InvalidEvent(f"ticket.id is {shown}; give the portal's ticket number")
     return int(text)
 
 

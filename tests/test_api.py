@@ -147,3 +147,11 @@ def test_ticket_with_matrix_medium_has_no_escalation_state(client):
         "window_opens_at": None,
         "window_closes_at": None,
     }
+
+
+def test_the_bearer_scheme_is_case_insensitive(client):
+    post_portal(client, ticket_event(datetime.now(UTC)))
+    response = client.get(
+        "/api/tickets/48213", headers={"Authorization": f"bearer {API_TOKEN}"}
+    )
+    assert response.status_code == 200
