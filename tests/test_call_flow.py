@@ -288,3 +288,42 @@ def test_a_call_missed_by_the_voice_url_is_registered_by_its_status_callback(
     assert (call.status, call.duration_seconds) == ("completed", 40)
     with db.sessions() as session:
         assert session.scalar(select(Escalation)) is not None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/webhooks/twilio/voice",
+        "/webhooks/twilio/gather?attempt=1&lang=nl",
+        "/webhooks/twilio/dial?lang=nl",
+        "/webhooks/twilio/recording?lang=nl",
+        "/webhooks/twilio/recording-status",
+        "/webhooks/twilio/status",
+        "/webhooks/twilio/fallback",
+    ],
+)
+def test_every_twilio_route_refuses_a_forged_request_and_stores_nothing(
+    client, db, path
+):
+    form = voice_params(MOBILE) | {"Digits": "48213", "CallStatus": "completed"}
+    unsigned = client.post(path, data=form)
+    forged = post_twilio(client, path, form, token="not-the-auth-token")
+
+    assert (unsigned.status_code, forged.status_code) == (403, 403)
+    with db.sessions() as session:
+        assert session.scalars(select(Call)).all() == []
+
+
+@pytest.mark.parametrize("value", ["a'b", "x@y", "+31612345678", "a b", "é"])
+def test_action_urls_refuse_values_that_would_not_survive_signing(value):
+    from escalation.voice import action_url
+
+    with pytest.raises(ValueError, match="would not survive signing"):
+        action_url("/webhooks/twilio/gather", ticket=value)
+
+
+def test_action_url_keeps_safe_values_in_order():
+    from escalation.voice import action_url
+
+    url = action_url("/webhooks/twilio/gather", ticket=42, step="menu")
+    assert url == "/webhooks/twilio/gather?ticket=42&step=menu"
