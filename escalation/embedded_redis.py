@@ -44,7 +44,11 @@ class EmbeddedRedis:
             "--protected-mode", "yes",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        # Its own session: a signal to the service's process group must not stop
+        # Redis before the worker that still talks to it.
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, start_new_session=True
+        )
         self._wait_until_ready()
         logger.info("embedded redis started port=%s dir=%s", self.port, self.data_dir)
         return self

@@ -18,6 +18,8 @@ from urllib.parse import urljoin
 import requests
 from twilio.request_validator import RequestValidator
 
+from escalation.phones import mask
+
 # A loop in the TwiML (a Redirect to itself) must not run forever.
 MAX_STEPS = 25
 TIMEOUT_SECONDS = 15
@@ -35,7 +37,7 @@ class TwilioSigner:
     base_url: str
     auth_token: str
     signed_base_url: str | None = None
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=lambda: direct_session())
 
     def post(self, path: str, params: dict[str, str]) -> requests.Response:
         url = _join(self.base_url, path)
@@ -47,6 +49,13 @@ class TwilioSigner:
             headers={"X-Twilio-Signature": signature},
             timeout=TIMEOUT_SECONDS,
         )
+
+
+def direct_session() -> requests.Session:
+    """HTTP straight to the given address: proxy settings must not reroute it."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
 
 
 def _join(base: str, path: str) -> str:
@@ -70,7 +79,9 @@ def simulate_call(
     heard: list[str] = []
     keypad = iter(script.keypad)
     base = _params(script)
-    echo(f"calling {script.support_number} as {script.caller} ({script.call_sid})")
+    echo(
+        f"calling {script.support_number} as {mask(script.caller)} ({script.call_sid})"
+    )
 
     path: str | None = "/webhooks/twilio/voice"
     extra: dict[str, str] = {"CallStatus": "ringing"}
@@ -112,7 +123,7 @@ def _play(
         elif verb.tag == "Redirect":
             return verb.text, {"CallStatus": "in-progress"}
         elif verb.tag == "Dial":
-            echo(f"  [forwarded to {verb.text}: {script.dial_status}]")
+            echo(f"  [forwarded to {mask(verb.text)}: {script.dial_status}]")
             return verb.get("action"), {
                 "DialCallStatus": script.dial_status,
                 "DialCallDuration": "30" if script.dial_status == "completed" else "0",

@@ -327,3 +327,20 @@ def test_action_url_keeps_safe_values_in_order():
 
     url = action_url("/webhooks/twilio/gather", ticket=42, step="menu")
     assert url == "/webhooks/twilio/gather?ticket=42&step=menu"
+
+
+def test_a_refused_signature_answers_a_json_error(client):
+    response = client.post("/webhooks/twilio/voice", data=voice_params(MOBILE))
+    assert response.status_code == 403
+    assert "X-Twilio-Signature" in response.json["error"]
+
+
+def test_a_database_failure_still_answers_twiml(client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def unreachable(*_args, **_kwargs):
+        raise OperationalError("INSERT INTO calls", {}, Exception("server closed"))
+
+    monkeypatch.setattr("escalation.calls.record_incoming_call", unreachable)
+    root = parse(call_in(client, MOBILE))
+    assert texts(root) == [NL["apology"]]

@@ -11,8 +11,9 @@ import logging
 from collections.abc import Callable, Mapping
 
 from flask import Blueprint, Response, request
+from werkzeug.exceptions import HTTPException
 
-from escalation import call_flow, calls, outbox
+from escalation import call_flow, calls, http_error, outbox
 from escalation.auth import twilio_signed
 from escalation.config import get_settings
 from escalation.db import get_session, utcnow
@@ -161,12 +162,15 @@ def invalid_request(error: InvalidEvent) -> tuple[str, int]:
 
 
 @bp.errorhandler(Exception)
-def apologise(error: Exception) -> Response | Exception:
+def apologise(error: Exception) -> Response | tuple[Response, int]:
     """Twilio gets TwiML, never a stack trace; the caller hears an apology."""
-    if getattr(error, "code", None) is not None:
-        return error  # an HTTP error such as the signature's 403
+    if isinstance(error, HTTPException):
+        return http_error(error)  # such as the signature's 403
     logger.exception("twilio webhook failed path=%s", request.path)
-    get_session().rollback()
+    try:
+        get_session().rollback()
+    except Exception:
+        logger.exception("rollback after a failed twilio webhook failed too")
     return twiml(call_flow.apology(get_settings()))
 
 
