@@ -278,12 +278,16 @@ def _calls_in_window(
     if not numbers:
         return []
     opens, closes = window(ticket.urgent_requested_at, minutes)
+    # One call confirms one urgent request: a call that already confirmed
+    # another ticket is not evidence for this one.
+    spent = select(Escalation.call_id).where(Escalation.ticket_id != ticket.id)
     return session.scalars(
         select(Call)
         .where(
             Call.caller_e164.in_(numbers),
             Call.received_at >= opens,
             Call.received_at <= closes,
+            Call.id.not_in(spent),
         )
         .order_by(Call.received_at, Call.id)
     ).all()
@@ -302,6 +306,8 @@ def _rival_requests(
     for other in open_tickets_for_number(session, call.caller_e164):
         if other.id == ticket.id or not other.is_urgent_request:
             continue
+        if current_escalation(session, other) is not None:
+            continue  # already confirmed: nothing left for this call to decide
         if tie == "requester" and call.caller_e164 not in _requester_numbers(other):
             continue
         assert other.urgent_requested_at is not None

@@ -253,3 +253,36 @@ def test_callers_own_ticket_outranks_a_colleagues(client, db, work):
 
     assert state(client, 2001)[0] == "confirmed"
     assert state(client, 2002)[0] == "awaiting_call"
+
+
+def test_one_call_confirms_one_urgent_request_only(client, db, work):
+    first = NOW - timedelta(minutes=30)
+    make_ticket(db, first, portal_id=3001)
+    make_call(db, MOBILE, at=first + timedelta(minutes=1))
+    work()
+    resolved = ticket_event(
+        first + timedelta(minutes=5),
+        portal_id=3001,
+        event="ticket_updated",
+        status="Resolved",
+        created_at=first,
+    )
+    post_portal(client, resolved)
+    make_ticket(db, first + timedelta(minutes=10), portal_id=3002)
+    work()
+
+    assert state(client, 3001)[0] == "confirmed"
+    assert state(client, 3002) == ("awaiting_call", "high")
+
+
+def test_a_confirmed_ticket_does_not_compete_for_a_new_call(client, db, work):
+    make_ticket(db, NOW - timedelta(minutes=20), portal_id=4001)
+    make_call(db, MOBILE, at=NOW - timedelta(minutes=19))
+    work()
+    make_ticket(db, NOW - timedelta(minutes=5), portal_id=4002)
+    make_call(db, MOBILE, at=NOW)
+    work()
+
+    assert state(client, 4001)[0] == "confirmed"
+    assert state(client, 4002)[0] == "confirmed"
+    assert escalations(db) == 2
