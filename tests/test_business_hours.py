@@ -108,3 +108,32 @@ def test_in_hours_caller_goes_to_the_engineer_on_duty(make_app, monkeypatch):
 
     assert PROMPTS["nl"]["out_of_hours"] not in texts(root)
     assert only(root, "Dial").text == "+31201111111"
+
+
+@pytest.mark.parametrize(
+    ("utc", "out_of_hours"),
+    [
+        (datetime(2026, 3, 27, 6, 45, tzinfo=UTC), True),  # Fri 07:45 CET
+        (datetime(2026, 3, 30, 6, 45, tzinfo=UTC), False),  # Mon 08:45 CEST
+        (datetime(2026, 10, 23, 15, 45, tzinfo=UTC), True),  # Fri 17:45 CEST
+        (datetime(2026, 10, 26, 15, 45, tzinfo=UTC), False),  # Mon 16:45 CET
+    ],
+)
+def test_the_line_follows_the_clock_across_daylight_saving_changes(
+    make_app, monkeypatch, utc, out_of_hours
+):
+    app = make_app(
+        BUSINESS_HOURS="mon-fri 08:30-17:30",
+        FORWARD_NUMBER="+31201111111",
+        OUT_OF_HOURS_NUMBER="+31202222222",
+    )
+    client = app.test_client()
+    monkeypatch.setattr("webhooks.twilio.utcnow", lambda: utc)
+    post_portal(client, ticket_event(utc))
+
+    root = parse(call_in(client, "+31612345678"))
+
+    nl = PROMPTS["nl"]
+    assert (nl["out_of_hours"] in texts(root)) is out_of_hours
+    expected = "+31202222222" if out_of_hours else "+31201111111"
+    assert only(root, "Dial").text == expected
