@@ -60,10 +60,14 @@ def _instance_path() -> str | None:
 
 def register_blueprints(app: Flask) -> None:
     from escalation.api import bp as api_bp
+    from escalation.dashboard import bp as dashboard_bp
+    from escalation.escalations_api import bp as escalations_api_bp
     from escalation.health import bp as health_bp
     from webhooks import portal_bp, twilio_bp
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(escalations_api_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(twilio_bp)

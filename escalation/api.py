@@ -14,6 +14,7 @@ from escalation.config import get_settings
 from escalation.db import get_session, utcnow
 from escalation.models import Call, Escalation, Ticket
 from escalation.phones import mask
+from escalation.portal.writes import ticket_sync
 from escalation.rule import TicketState, ticket_state
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -29,10 +30,14 @@ def get_ticket(portal_id: int) -> Response:
         abort(404, description=f"No ticket {portal_id} is known to the service.")
 
     state = ticket_state(session, ticket, settings.window_minutes, utcnow())
-    return jsonify(ticket_json(state, settings.display_timezone))
+    sync = ticket_sync(session, settings, ticket)
+    return jsonify(ticket_json(state, settings.display_timezone, sync.value))
 
 
-def ticket_json(state: TicketState, zone: ZoneInfo) -> dict[str, Any]:
+def ticket_json(
+    state: TicketState, zone: ZoneInfo, portal_sync: str | None = None
+) -> dict[str, Any]:
+    """``portal_sync``: synced, pending, failed, or skipped without a portal."""
     ticket = state.ticket
     escalation = state.escalation
     return {
@@ -54,6 +59,7 @@ def ticket_json(state: TicketState, zone: ZoneInfo) -> dict[str, Any]:
         },
         "confirming_call": call_json(escalation.call, zone) if escalation else None,
         "decision": decision_json(escalation, zone) if escalation else None,
+        "portal_sync": portal_sync,
     }
 
 

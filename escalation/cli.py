@@ -16,6 +16,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(relay_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(simulate_call_command)
+    app.cli.add_command(reconcile_command)
+    app.cli.add_command(import_directory_command)
 
 
 def _settings() -> Settings:
@@ -112,3 +114,48 @@ def simulate_call_command(
         simulate_call(signer, script, echo=click.echo)
     except (SimulationError, OSError) as exc:
         raise click.ClickException(f"{exc} (is the service running at {url}?)") from exc
+
+
+@click.command("reconcile")
+def reconcile_command() -> None:
+    """Pull the tickets changed in the portal since the last pull, now."""
+    from escalation.errors import ConfigError, PortalError
+    from jobs.portal import reconcile_now
+
+    app = current_app
+    try:
+        report = reconcile_now(app.extensions["escalation.db"], _settings())
+    except (ConfigError, PortalError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"reconciled {report.summary()}")
+
+
+@click.command("import-directory")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_directory_command(path: str) -> None:
+    """Import contacts and company lines from a CSV file (see docs/portal.md).
+
+    Exits with status 1 when any row was rejected.
+    """
+    from escalation.directory import import_directory
+    from escalation.errors import InvalidDirectory
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as file:
+            text = file.read()
+        report = import_directory(
+            current_app.extensions["escalation.db"], text, _settings().default_region
+        )
+    except (InvalidDirectory, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
+
+    outbox.dispatch(report.outbox_ids)
+    click.echo(
+        f"accepted {report.accepted} rows ({report.contacts} contacts, "
+        f"{report.company_lines} company lines)"
+    )
+    click.echo(f"rejected {len(report.rejected)} rows")
+    for rejected in report.rejected:
+        click.echo(f"  line {rejected.line}: {rejected.reason}")
+    if report.rejected:
+        raise SystemExit(1)

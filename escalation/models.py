@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -202,3 +204,184 @@ class OutboxEntry(Base):
     @property
     def job_id(self) -> str:
         return f"outbox-{self.id}"
+
+
+class CompanyPhone(Base):
+    """A company's own line (reception, on-call phone) from the directory.
+
+    A call from it ties to the company's open tickets, as a colleague's
+    number does.
+    """
+
+    __tablename__ = "company_phones"
+    __table_args__ = (
+        UniqueConstraint(
+            "company_id", "phone_e164", name="uq_company_phones_company_id_phone"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", name="fk_company_phones_company_id_companies")
+    )
+    label: Mapped[str | None] = mapped_column(String(255))
+    phone_raw: Mapped[str] = mapped_column(String(64))
+    phone_e164: Mapped[str] = mapped_column(String(20), index=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    company: Mapped[Company] = relationship()
+
+
+class WriteState(StrEnum):
+    PENDING = "pending"
+    SYNCED = "synced"
+    FAILED = "failed"
+    # Not written, on purpose: no portal configured, or the ticket closed.
+    SKIPPED = "skipped"
+
+
+class NoteState(StrEnum):
+    NONE = "none"
+    # Committed before the POST: the note may be in the portal even though
+    # no answer came back, so a retry looks for it before posting again.
+    SENDING = "sending"
+    POSTED = "posted"
+
+
+class PortalWrite(Base):
+    """One write-back to the portal: a priority, then a private note.
+
+    Each step is committed as soon as it is done, so a retry repeats none of
+    them. A refused request stays on record as it was sent and answered.
+    """
+
+    __tablename__ = "portal_writes"
+    __table_args__ = (UniqueConstraint("key", name="uq_portal_writes_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One write per escalation and kind (or per ticket state for a downgrade).
+    key: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", name="fk_portal_writes_ticket_id_tickets"),
+        index=True,
+    )
+    escalation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("escalations.id", name="fk_portal_writes_escalation_id_escalations")
+    )
+    priority: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default=WriteState.PENDING)
+    priority_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note_state: Mapped[str] = mapped_column(String(16), default=NoteState.NONE)
+    note_id: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The last request that failed, as sent and as answered.
+    request_method: Mapped[str | None] = mapped_column(String(8))
+    request_path: Mapped[str | None] = mapped_column(Text)
+    request_body: Mapped[Any | None] = mapped_column(JSON)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )
+
+    ticket: Mapped[Ticket] = relationship()
+    escalation: Mapped[Escalation | None] = relationship()
+
+
+class SyncCursor(Base):
+    """How far a periodic pull from the portal got: its next run starts here."""
+
+    __tablename__ = "sync_cursors"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # When the last run that finished had started.
+    succeeded_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    tickets_seen: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Lead(Base):
+    """A support lead: works the queue on the dashboard, gets the alerts."""
+
+    __tablename__ = "leads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # The number that gets the SMS alerts while this lead is on duty.
+    on_duty_phone: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """What a lead did, when and why: the trail on a ticket's page."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Carrying the action to the portal: queued, then pending or sent.
+    portal_state: Mapped[str] = mapped_column(String(16), default="queued")
+
+    lead: Mapped[Lead] = relationship(foreign_keys=[lead_id])
+    assignee: Mapped[Lead | None] = relationship(foreign_keys=[assignee_id])
+    ticket: Mapped[Ticket | None] = relationship()
+    review: Mapped[Review | None] = relationship()
+
+
+class Acknowledgement(Base):
+    """A lead has taken an Urgent ticket on; one per escalation."""
+
+    __tablename__ = "acknowledgements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(
+        ForeignKey("escalations.id"), unique=True
+    )
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lead: Mapped[Lead] = relationship()
+
+
+class Notification(Base):
+    """One alert to one recipient on one channel about one event.
+
+    The unique key is what makes "never twice" hold: a repeated event
+    finds its row and sends nothing.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint(
+            "event_key",
+            "channel",
+            "recipient",
+            name="uq_notifications_event_channel_recipient",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "escalation:<id>" or "review:<id>".
+    event_key: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_ref: Mapped[str | None] = mapped_column(String(128))

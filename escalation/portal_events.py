@@ -3,6 +3,10 @@
 The portal retries, delays and repeats its webhooks and signs nothing
 with an event id, so ``updated_at`` orders them: an event that is not newer
 than what is stored changes nothing.
+
+An event that names a ticket or contact without the fields the rule needs
+is not refused: a job fetches the rest from the portal's API (the webhook
+itself never waits for the portal), and stores it through the same upsert.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ class Outcome(StrEnum):
     UPDATED = "updated"
     DUPLICATE = "duplicate"
     STALE = "stale"
+    # Stored as far as the event allowed; a job fetches the rest.
+    FETCHING = "fetching"
 
 
 @dataclass(frozen=True)
@@ -92,25 +98,68 @@ class TicketData:
     requester: ContactData | None
 
 
-def parse_event(body: Any) -> TicketData | ContactData:
+@dataclass(frozen=True)
+class TicketRef:
+    """A ticket event without impact, urgency or status: fetch the ticket."""
+
+    event: str
+    portal_id: int
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ContactRef:
+    """A contact event with the portal's contact id but no e-mail."""
+
+    contact_id: int
+
+
+PortalEvent = TicketData | ContactData | TicketRef | ContactRef
+
+
+def parse_event(body: Any) -> PortalEvent:
     """Check a webhook body; InvalidEvent names the first field that is wrong."""
     if not isinstance(body, dict):
         raise InvalidEvent("the body must be a JSON object", status=400)
     event = str(body.get("event") or "").strip().lower()
     if event in TICKET_EVENTS:
-        return _ticket(event, _section(body, "ticket"))
+        raw = _section(body, "ticket")
+        if any(_text(raw, key) is None for key in ("impact", "urgency", "status")):
+            return _ticket_ref(event, raw)
+        return _ticket(event, raw)
     if event in CONTACT_EVENTS:
-        return _contact(_section(body, "contact"), prefix="contact.")
+        raw = _section(body, "contact")
+        if _text(raw, "email") is None and _text(raw, "id") is not None:
+            return ContactRef(_portal_id(raw.get("id"), "contact.id"))
+        return _contact(raw, prefix="contact.")
     allowed = ", ".join(TICKET_EVENTS + CONTACT_EVENTS)
     raise InvalidEvent(f"event is {body.get('event')!r}; allowed values are {allowed}")
 
 
-def apply_event(
-    session: Session, data: TicketData | ContactData, region: str
-) -> Applied:
+def ticket_from_fields(event: str, raw: dict[str, Any]) -> TicketData:
+    """A ticket from fields named as in the webhook template, from any source."""
+    return _ticket(event, raw)
+
+
+def contact_from_fields(raw: dict[str, Any], source: str) -> ContactData:
+    """A contact from fields named as in the webhook template, from any source."""
+    return _contact(raw, prefix=source)
+
+
+def apply_event(session: Session, data: PortalEvent, region: str) -> Applied:
     """Store the event; every ticket it changed gets evaluated by a job."""
+    if isinstance(data, TicketRef):
+        return _fetch_later(session, data)
+    if isinstance(data, ContactRef):
+        entry = outbox.add(session, "fetch_contact", data.contact_id)
+        return Applied(Outcome.FETCHING, [entry.id])
     if isinstance(data, TicketData):
-        return upsert_ticket(session, data, region)
+        applied = upsert_ticket(session, data, region)
+        if data.requester is None and applied.outcome in _STORED:
+            # The requester's numbers tie calls: fetch them from the portal.
+            entry = outbox.add(session, "fetch_ticket", data.portal_id, data.event)
+            applied = Applied(applied.outcome, [*applied.outbox_ids, entry.id])
+        return applied
 
     outcome, contact = upsert_contact(session, data, region)
     if outcome in (Outcome.DUPLICATE, Outcome.STALE):
@@ -214,6 +263,23 @@ def _contact_fields(session: Session, data: ContactData, region: str) -> dict[st
     return fields
 
 
+_STORED = (Outcome.CREATED, Outcome.UPDATED)
+
+
+def _fetch_later(session: Session, ref: TicketRef) -> Applied:
+    stored = session.scalar(
+        select(Ticket.portal_updated_at).where(Ticket.portal_id == ref.portal_id)
+    )
+    if stored is not None and ref.updated_at is not None and stored >= ref.updated_at:
+        outcome = Outcome.DUPLICATE if stored == ref.updated_at else Outcome.STALE
+        logger.info("portal event ignored ticket=%s outcome=%s", ref.portal_id, outcome)
+        return Applied(outcome, [])
+
+    entry = outbox.add(session, "fetch_ticket", ref.portal_id, ref.event)
+    logger.info("portal event names a ticket to fetch ticket=%s", ref.portal_id)
+    return Applied(Outcome.FETCHING, [entry.id])
+
+
 def _changed(session: Session, outcome: Outcome, ticket: Ticket) -> Applied:
     session.flush()
     entry = outbox.add(session, "evaluate_ticket", ticket.id)
@@ -232,7 +298,7 @@ def _became_urgent_at(data: TicketData) -> datetime:
 
 
 def _ticket_fields(data: TicketData, contact: Contact | None) -> dict[str, Any]:
-    return {
+    fields = {
         "subject": data.subject,
         "type": data.type,
         "product": data.product,
@@ -243,11 +309,13 @@ def _ticket_fields(data: TicketData, contact: Contact | None) -> dict[str, Any]:
         "urgency": data.urgency,
         "customer_priority": data.customer_priority,
         "portal_priority": data.portal_priority,
-        "requester_id": contact.id if contact else None,
-        "company_id": contact.company_id if contact else None,
         "portal_created_at": data.created_at,
         "portal_updated_at": data.updated_at,
     }
+    # An event without its requester keeps the one already stored.
+    if contact is not None:
+        fields.update(requester_id=contact.id, company_id=contact.company_id)
+    return fields
 
 
 def _company_id(session: Session, name: str | None) -> int | None:
@@ -262,6 +330,14 @@ def _section(body: dict[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise InvalidEvent(f"{name} must be a JSON object with the {name}'s fields")
     return section
+
+
+def _ticket_ref(event: str, raw: dict[str, Any]) -> TicketRef:
+    return TicketRef(
+        event=event,
+        portal_id=_portal_id(raw.get("id")),
+        updated_at=_time(raw, "updated_at", "ticket.updated_at"),
+    )
 
 
 def _ticket(event: str, raw: dict[str, Any]) -> TicketData:
@@ -318,11 +394,12 @@ def _contact(raw: dict[str, Any], prefix: str) -> ContactData:
     )
 
 
-def _portal_id(value: Any) -> int:
+def _portal_id(value: Any, field: str = "ticket.id") -> int:
     text = str(value).strip() if value is not None else ""
     if not text.isdigit() or int(text) == 0:
         shown = "missing" if value in (None, "") else repr(value)
-        raise InvalidEvent(f"ticket.id is {shown}; give the portal's ticket number")
+        what = "ticket number" if field == "ticket.id" else "contact id"
+        raise InvalidEvent(f"{field} is {shown}; give the portal's {what}")
     return int(text)
 
 

@@ -87,3 +87,26 @@ def parse_status(value: object) -> Status:
     raise InvalidEvent(
         f"status is {value!r}; allowed values are {names} (or Freshdesk's 2-5)"
     )
+
+
+# Freshdesk's numeric priorities, 1..4, and the same read the other way.
+PORTAL_PRIORITY_NUMBERS = {
+    "1": Level.LOW,
+    "2": Level.MEDIUM,
+    "3": Level.HIGH,
+    "4": Level.URGENT,
+}
+PORTAL_PRIORITY_OF_LEVEL = {
+    level: int(number) for number, level in PORTAL_PRIORITY_NUMBERS.items()
+}
+
+
+def portal_level(value: object) -> Level | None:
+    """The level a portal priority stands for ("Urgent", "urgent", 4), if any."""
+    text = str(value).strip().lower() if value is not None else ""
+    if text in PORTAL_PRIORITY_NUMBERS:
+        return PORTAL_PRIORITY_NUMBERS[text]
+    for level in Level:
+        if text == level.value:
+            return level
+    return None

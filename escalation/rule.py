@@ -20,8 +20,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from escalation import outbox
 from escalation.db import insert_or_ignore, utcnow
-from escalation.models import Call, Contact, Escalation, Review, Ticket
+from escalation.models import Call, CompanyPhone, Contact, Escalation, Review, Ticket
 from escalation.phones import mask
 from escalation.priority import Level, effective_priority
 
@@ -74,7 +75,12 @@ def open_tickets_for_number(session: Session, e164: str | None) -> list[Ticket]:
     contacts = contacts_with_number(session, e164)
     contact_ids = {contact.id for contact in contacts}
     company_ids = {c.company_id for c in contacts if c.company_id is not None}
-    if not contact_ids:
+    company_ids.update(
+        session.scalars(
+            select(CompanyPhone.company_id).where(CompanyPhone.phone_e164 == e164)
+        )
+    )
+    if not contact_ids and not company_ids:
         return []
 
     tickets = session.scalars(
@@ -98,6 +104,12 @@ def numbers_of_ticket(session: Session, ticket: Ticket) -> dict[str, str]:
             select(Contact).where(Contact.company_id == ticket.company_id)
         )
         numbers.update(dict.fromkeys(_numbers(colleagues), "company"))
+        lines = session.scalars(
+            select(CompanyPhone.phone_e164).where(
+                CompanyPhone.company_id == ticket.company_id
+            )
+        )
+        numbers.update(dict.fromkeys(lines, "company"))
     if ticket.requester is not None:
         numbers.update(dict.fromkeys(ticket.requester.numbers, "requester"))
     return numbers
@@ -244,6 +256,7 @@ def open_review(
         "key",
     )
     if created is not None:
+        outbox.add(session, "notify", "review", created)
         logger.info(
             "review opened reason=%s ticket=%s call_sid=%s",
             reason,
@@ -355,6 +368,8 @@ def _record(
         assert existing is not None, "unique key refused, yet no escalation found"
         return existing
 
+    outbox.add(session, "push_escalation", escalation.id)
+    outbox.add(session, "notify", "escalation", escalation.id)
     logger.info(
         "ticket escalated to urgent ticket=%s call_sid=%s caller=%s",
         ticket.portal_id,

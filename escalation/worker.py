@@ -1,4 +1,5 @@
-"""The worker process: RQ's worker with its scheduler, plus the outbox relay."""
+"""The worker process: RQ's worker with its scheduler, the outbox relay and,
+with a portal configured, the timer that queues the periodic portal pull."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from rq import Worker
 
 from escalation import outbox
 from escalation.config import Settings
-from escalation.db import Database
+from escalation.db import Database, utcnow
+from escalation.portal import reconcile
 from escalation.queue import make_queue
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,31 @@ class OutboxRelay(threading.Thread):
         self.stopped.set()
 
 
+class PortalPullTimer(threading.Thread):
+    """Queues the portal pull at start and every RECONCILE_MINUTES.
+
+    Each period has one job id, so several worker processes queue it once.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(name="portal-pull-timer", daemon=True)
+        self.settings = settings
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        queue = make_queue(self.settings)
+        minutes = self.settings.portal.reconcile_minutes
+        while not self.stopped.is_set():
+            try:
+                reconcile.schedule(queue, minutes, utcnow())
+            except Exception as exc:  # try again next period
+                logger.warning("portal pull not queued error=%s", exc)
+            self.stopped.wait(minutes * 60)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
 def run_worker(app: Flask, burst: bool = False) -> None:
     import jobs
 
@@ -51,8 +78,14 @@ def run_worker(app: Flask, burst: bool = False) -> None:
     outbox.relay(app.extensions["escalation.db"], queue)
     relay = OutboxRelay(app)
     relay.start()
+    timer = PortalPullTimer(settings)
+    if settings.portal.enabled and not burst:
+        timer.start()
+    elif not settings.portal.enabled:
+        logger.info("portal pull off: FRESHDESK_DOMAIN is not set")
     try:
         worker = Worker([queue], connection=queue.connection)
         worker.work(with_scheduler=True, burst=burst)
     finally:
         relay.stop()
+        timer.stop()

@@ -13,6 +13,7 @@ from escalation.portal_events import apply_event, parse_event
 from tests.helpers import (
     API_TOKEN,
     PORTAL_SECRET,
+    SECRET_KEY,
     TWILIO_TOKEN,
     new_call_sid,
     ticket_event,
@@ -26,6 +27,7 @@ SETTINGS = Settings.load(
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "PORTAL_WEBHOOK_SECRET": PORTAL_SECRET,
         "API_TOKEN": API_TOKEN,
+        "SECRET_KEY": SECRET_KEY,
     },
     instance_path=".",
 )

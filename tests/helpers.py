@@ -15,6 +15,7 @@ from werkzeug.test import TestResponse
 TWILIO_TOKEN = "test-twilio-auth-token"
 PORTAL_SECRET = "test-portal-secret"
 API_TOKEN = "test-api-token"
+SECRET_KEY = "test-session-secret-key"
 BASE_URL = "http://localhost"
 SUPPORT_NUMBER = "+31591200360"
 FIXTURES = Path(__file__).parent / "fixtures"
