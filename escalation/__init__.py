@@ -10,8 +10,10 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from escalation import outbox
 from escalation.config import Settings, environment_with_local_secrets
 from escalation.db import Database, close_session
+from escalation.queue import queue_for
 
 # Webhook bodies are a few kilobytes; anything near this is not one.
 MAX_BODY_BYTES = 1024 * 1024
@@ -36,7 +38,9 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     configure_logging(settings.log_level)
 
-    app.extensions["escalation.db"] = Database(settings.database_url)
+    database = Database(settings.database_url)
+    app.extensions["escalation.db"] = database
+    outbox.dispatch_on_commit(database, lambda: queue_for(app))
     app.teardown_appcontext(close_session)
     if settings.trusted_proxies:
         hops = settings.trusted_proxies

@@ -37,7 +37,6 @@ class IncomingCall:
     is_new: bool
     tickets: list[Ticket]
     known_caller: bool
-    outbox_ids: list[int]
 
     @property
     def urgent_requests(self) -> list[Ticket]:
@@ -77,9 +76,8 @@ def record_incoming_call(
     call = find_call(session, call_sid)
     assert call is not None
 
-    outbox_ids = []
     if new_id is not None:
-        outbox_ids.append(outbox.add(session, "evaluate_call", call.id).id)
+        outbox.add(session, "evaluate_call", call.id)
     tickets = open_tickets_for_number(session, call.caller_e164)
     logger.info(
         "call received call_sid=%s caller=%s withheld=%s new=%s open_tickets=%s",
@@ -94,7 +92,6 @@ def record_incoming_call(
         is_new=new_id is not None,
         tickets=tickets,
         known_caller=bool(contacts),
-        outbox_ids=outbox_ids,
     )
 
 
@@ -108,19 +105,16 @@ def find_call(session: Session, call_sid: str) -> Call | None:
 
 def call_for_request(
     session: Session, form: Mapping[str, str], settings: Settings, now: datetime
-) -> tuple[Call, list[int]]:
+) -> Call:
     """The call a follow-up request is about; registered now if we missed it."""
     call = find_call(session, _call_sid(form))
     if call is not None:
-        return call, []
-    incoming = record_incoming_call(session, form, settings, now)
-    return incoming.call, incoming.outbox_ids
+        return call
+    return record_incoming_call(session, form, settings, now).call
 
 
-def choose_ticket(
-    session: Session, call: Call, digits: str
-) -> tuple[Ticket | None, int]:
-    """Tie the call to the open ticket the caller typed; the outbox entry id.
+def choose_ticket(session: Session, call: Call, digits: str) -> Ticket | None:
+    """Tie the call to the open ticket the caller typed, if it is one.
 
     Whether that tie may confirm an urgent request is the rule's decision,
     made in the job: a number typed by an unknown caller goes to review.
@@ -135,14 +129,14 @@ def choose_ticket(
             call.call_sid,
             call.ticket_tries,
         )
-        return None, 0
+        return None
 
     call.ticket_id = ticket.id
-    entry = outbox.add(session, "evaluate_call", call.id)
+    outbox.add(session, "evaluate_call", call.id)
     logger.info(
         "caller chose ticket call_sid=%s ticket=%s", call.call_sid, ticket.portal_id
     )
-    return ticket, entry.id
+    return ticket
 
 
 def apply_status(call: Call, form: Mapping[str, str]) -> bool:

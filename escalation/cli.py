@@ -149,7 +149,6 @@ def import_directory_command(path: str) -> None:
     except (InvalidDirectory, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{path}: {exc}") from exc
 
-    outbox.dispatch(report.outbox_ids)
     click.echo(
         f"accepted {report.accepted} rows ({report.contacts} contacts, "
         f"{report.company_lines} company lines)"

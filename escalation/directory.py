@@ -55,7 +55,6 @@ class Report:
     contacts: int = 0
     company_lines: int = 0
     rejected: list[Rejected] = field(default_factory=list)
-    outbox_ids: list[int] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
@@ -80,7 +79,7 @@ def import_directory(database: Database, text: str, region: str) -> Report:
                 report.rejected.append(Rejected(row.line, reason))
             else:
                 numbers.update(e164 for _, e164 in row.numbers.values())
-        report.outbox_ids = _evaluate_tickets_of(session, numbers)
+        _evaluate_tickets_of(session, numbers)
 
     report.rejected.sort(key=lambda rejected: rejected.line)
     logger.info(
@@ -217,12 +216,12 @@ def _company_id(session: Session, name: str | None) -> int | None:
     return session.scalar(select(Company.id).where(Company.name == name))
 
 
-def _evaluate_tickets_of(session: Session, numbers: set[str]) -> list[int]:
+def _evaluate_tickets_of(session: Session, numbers: set[str]) -> None:
     """New numbers may tie calls already kept as evidence: look again."""
     tickets = {
         ticket.id
         for number in numbers
         for ticket in open_tickets_for_number(session, number)
     }
-    entries = [outbox.add(session, "evaluate_ticket", tid) for tid in sorted(tickets)]
-    return [entry.id for entry in entries]
+    for ticket_id in sorted(tickets):
+        outbox.add(session, "evaluate_ticket", ticket_id)

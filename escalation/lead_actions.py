@@ -45,7 +45,6 @@ class ActionRefused(EscalationError):
 @dataclass(frozen=True)
 class Done:
     event: AuditEvent
-    outbox_ids: list[int]
 
 
 def acknowledge(session: Session, lead: Lead, ticket: Ticket) -> Done:
@@ -130,8 +129,7 @@ def confirm_review(
         detail={"review_reason": review.reason, "new_escalation": created},
     )
     if created:
-        entry = outbox.add(session, "notify", "escalation", escalation.id)
-        done.outbox_ids.append(entry.id)
+        outbox.add(session, "notify", "escalation", escalation.id)
     return done
 
 
@@ -174,7 +172,7 @@ def _record(
     )
     session.add(event)
     session.flush()
-    entry = outbox.add(session, "portal_action", event.id)
+    outbox.add(session, "portal_action", event.id)
     logger.info(
         "lead action recorded action=%s lead=%s ticket=%s event=%s",
         action,
@@ -182,7 +180,7 @@ def _record(
         ticket.portal_id if ticket else None,
         event.id,
     )
-    return Done(event=event, outbox_ids=[entry.id])
+    return Done(event=event)
 
 
 def _required_reason(reason: str) -> str:

@@ -1,28 +1,28 @@
 """The outbox: work committed with its fact, then relayed to the queue.
 
-A webhook adds an entry in the same transaction as the row it stored. After
-the commit it tries to enqueue at once; when Redis is away the entry simply
-waits, and the relay in every worker process sends it later. Each entry has
+A webhook (or a job) adds an entry in the same transaction as the row it
+stored. When that transaction commits, the entry is queued at once; when
+Redis is away the entry simply waits, and the relay in every worker process
+sends it later. Each entry has
 one job id, and RQ refuses a second copy of it, so relaying twice is safe.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
-from rq import Retry
+from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from escalation.db import Database, get_db, utcnow
+from escalation.db import Database, utcnow
 from escalation.errors import ConfigError
 from escalation.models import OutboxEntry
-from escalation.queue import get_queue
 
 logger = logging.getLogger(__name__)
 
@@ -34,33 +34,49 @@ RESEND_AFTER = timedelta(minutes=15)
 BATCH = 200
 # Failed jobs stay visible (and block a second copy of their id) this long.
 FAILURE_TTL_SECONDS = 30 * 24 * 3600
+# Where a session keeps the ids of the entries added in its transaction.
+ADDED = "escalation.outbox.added"
 
 
 def add(session: Session, task: str, *args: Any) -> OutboxEntry:
+    """Add work to the session's transaction; it is queued when that commits."""
     entry = OutboxEntry(task=task, args=list(args))
     session.add(entry)
     session.flush()
+    session.info.setdefault(ADDED, []).append(entry.id)
     return entry
 
 
-def dispatch(ids: Iterable[int]) -> int:
-    """Enqueue the request's new entries now; what fails waits for the relay."""
-    ids = list(ids)
-    if not ids:
-        return 0
+def dispatch_on_commit(database: Database, queue: Callable[[], Queue]) -> None:
+    """Queue the entries a session added as soon as that session commits.
+
+    Whoever adds an entry (a webhook, a job, a command) need not remember to
+    queue it; when queueing fails, the entry waits for the relay.
+    """
+
+    def committed(session: Session) -> None:
+        ids = session.info.pop(ADDED, [])
+        if ids:
+            _dispatch(database, queue, ids)
+
+    def rolled_back(session: Session) -> None:
+        session.info.pop(ADDED, None)
+
+    event.listen(database.sessions, "after_commit", committed)
+    event.listen(database.sessions, "after_rollback", rolled_back)
+
+
+def _dispatch(database: Database, queue: Callable[[], Queue], ids: list[int]) -> None:
     try:
-        return _enqueue(get_db(), get_queue(), ids)
+        _enqueue(database, queue(), ids)
     except (RedisError, ConfigError) as exc:
         logger.warning(
-            "queue unavailable, outbox keeps the work entries=%s error=%s",
-            ids,
-            exc,
+            "queue unavailable, outbox keeps the work entries=%s error=%s", ids, exc
         )
     except Exception:
         # The fact is committed; the relay will try again. Never fail the
-        # webhook that stored it.
+        # request or job that stored it.
         logger.exception("enqueue failed, outbox keeps the work entries=%s", ids)
-    return 0
 
 
 def relay(database: Database, queue: Any) -> int:

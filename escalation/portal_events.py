@@ -61,12 +61,6 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class Applied:
-    outcome: Outcome
-    outbox_ids: list[int]
-
-
-@dataclass(frozen=True)
 class ContactData:
     email: str
     name: str | None
@@ -146,33 +140,33 @@ def contact_from_fields(raw: dict[str, Any], source: str) -> ContactData:
     return _contact(raw, prefix=source)
 
 
-def apply_event(session: Session, data: PortalEvent, region: str) -> Applied:
+def apply_event(session: Session, data: PortalEvent, region: str) -> Outcome:
     """Store the event; every ticket it changed gets evaluated by a job."""
     if isinstance(data, TicketRef):
         return _fetch_later(session, data)
     if isinstance(data, ContactRef):
-        entry = outbox.add(session, "fetch_contact", data.contact_id)
-        return Applied(Outcome.FETCHING, [entry.id])
+        outbox.add(session, "fetch_contact", data.contact_id)
+        return Outcome.FETCHING
     if isinstance(data, TicketData):
-        applied = upsert_ticket(session, data, region)
-        if data.requester is None and applied.outcome in _STORED:
+        outcome = upsert_ticket(session, data, region)
+        if data.requester is None and outcome in _STORED:
             # The requester's numbers tie calls: fetch them from the portal.
-            entry = outbox.add(session, "fetch_ticket", data.portal_id, data.event)
-            applied = Applied(applied.outcome, [*applied.outbox_ids, entry.id])
-        return applied
+            outbox.add(session, "fetch_ticket", data.portal_id, data.event)
+        return outcome
 
     outcome, contact = upsert_contact(session, data, region)
     if outcome in (Outcome.DUPLICATE, Outcome.STALE):
-        return Applied(outcome, [])
+        return outcome
     # A new number on a contact may tie calls already kept as evidence.
     tickets = {
         t.id for n in contact.numbers for t in open_tickets_for_number(session, n)
     }
-    entries = [outbox.add(session, "evaluate_ticket", tid) for tid in sorted(tickets)]
-    return Applied(outcome, [entry.id for entry in entries])
+    for ticket_id in sorted(tickets):
+        outbox.add(session, "evaluate_ticket", ticket_id)
+    return outcome
 
 
-def upsert_ticket(session: Session, data: TicketData, region: str) -> Applied:
+def upsert_ticket(session: Session, data: TicketData, region: str) -> Outcome:
     contact = None
     if data.requester is not None:
         _, contact = upsert_contact(session, data.requester, region)
@@ -202,7 +196,7 @@ def upsert_ticket(session: Session, data: TicketData, region: str) -> Applied:
         logger.info(
             "portal event ignored ticket=%s outcome=%s", data.portal_id, outcome
         )
-        return Applied(outcome, [])
+        return outcome
 
     was_urgent = ticket.is_urgent_request
     for name, value in fields.items():
@@ -266,23 +260,23 @@ def _contact_fields(session: Session, data: ContactData, region: str) -> dict[st
 _STORED = (Outcome.CREATED, Outcome.UPDATED)
 
 
-def _fetch_later(session: Session, ref: TicketRef) -> Applied:
+def _fetch_later(session: Session, ref: TicketRef) -> Outcome:
     stored = session.scalar(
         select(Ticket.portal_updated_at).where(Ticket.portal_id == ref.portal_id)
     )
     if stored is not None and ref.updated_at is not None and stored >= ref.updated_at:
         outcome = Outcome.DUPLICATE if stored == ref.updated_at else Outcome.STALE
         logger.info("portal event ignored ticket=%s outcome=%s", ref.portal_id, outcome)
-        return Applied(outcome, [])
+        return outcome
 
-    entry = outbox.add(session, "fetch_ticket", ref.portal_id, ref.event)
+    outbox.add(session, "fetch_ticket", ref.portal_id, ref.event)
     logger.info("portal event names a ticket to fetch ticket=%s", ref.portal_id)
-    return Applied(Outcome.FETCHING, [entry.id])
+    return Outcome.FETCHING
 
 
-def _changed(session: Session, outcome: Outcome, ticket: Ticket) -> Applied:
+def _changed(session: Session, outcome: Outcome, ticket: Ticket) -> Outcome:
     session.flush()
-    entry = outbox.add(session, "evaluate_ticket", ticket.id)
+    outbox.add(session, "evaluate_ticket", ticket.id)
     logger.info(
         "ticket stored ticket=%s outcome=%s matrix=%s urgent_request=%s",
         ticket.portal_id,
@@ -290,7 +284,7 @@ def _changed(session: Session, outcome: Outcome, ticket: Ticket) -> Applied:
         ticket.matrix_priority,
         ticket.is_urgent_request,
     )
-    return Applied(outcome, [entry.id])
+    return outcome
 
 
 def _became_urgent_at(data: TicketData) -> datetime:

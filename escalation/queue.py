@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
 
@@ -33,9 +33,13 @@ def make_queue(settings: Settings, connection: Redis | None = None) -> Queue:
 
 
 def get_queue() -> Queue:
+    return queue_for(current_app)
+
+
+def queue_for(app: Flask) -> Queue:
     """The app's queue, on one Redis connection pool per app."""
-    cached = current_app.extensions.get("escalation.queue")
+    cached = app.extensions.get("escalation.queue")
     if cached is None:
-        cached = make_queue(current_app.config["SETTINGS"])
-        current_app.extensions["escalation.queue"] = cached
+        cached = make_queue(app.config["SETTINGS"])
+        app.extensions["escalation.queue"] = cached
     return cached

@@ -22,7 +22,6 @@ from typing import TypeVar
 
 from rq import get_current_job
 
-from escalation import outbox
 from escalation.config import Settings
 from escalation.db import Database, utcnow
 from escalation.errors import InvalidEvent, PortalRefused, PortalRetryable
@@ -62,8 +61,7 @@ def fetch_ticket(
     if data is None:
         return
     with database.transaction() as session:
-        applied = store_ticket(session, data, settings.default_region, event)
-    outbox.dispatch(applied.outbox_ids)
+        store_ticket(session, data, settings.default_region, event)
 
 
 def fetch_contact(database: Database, settings: Settings, contact_id: int) -> None:
@@ -72,8 +70,7 @@ def fetch_contact(database: Database, settings: Settings, contact_id: int) -> No
     if data is None:
         return
     with database.transaction() as session:
-        applied = apply_event(session, data, settings.default_region)
-    outbox.dispatch(applied.outbox_ids)
+        apply_event(session, data, settings.default_region)
 
 
 def reconcile_job() -> str:
@@ -87,10 +84,8 @@ def reconcile_job() -> str:
 
 
 def reconcile_now(database: Database, settings: Settings) -> Report:
-    """Pull from the portal and queue the evaluations; needs an app context."""
-    report = reconcile(database, settings, make_portal(settings), utcnow())
-    outbox.dispatch(report.outbox_ids)
-    return report
+    """Pull from the portal; what it stores is evaluated by jobs."""
+    return reconcile(database, settings, make_portal(settings), utcnow())
 
 
 def _carry_out(database: Database, settings: Settings, write_id: int) -> None:

@@ -10,7 +10,6 @@ from rq import Worker
 from sqlalchemy import func, select
 
 import jobs
-from escalation import outbox
 from escalation.models import Escalation, OutboxEntry
 from escalation.queue import make_queue
 from tests.factories import make_call, make_ticket
@@ -109,7 +108,7 @@ def test_forking_worker_runs_jobs_on_fresh_connections(app, db):
         session.execute(select(OutboxEntry.id)).all()
 
     queue = make_queue(app.config["SETTINGS"])
-    assert outbox.relay(db, queue) == 6
+    assert len(queue) == 6  # each entry was queued when its fact committed
     Worker([queue], connection=queue.connection).work(burst=True)
 
     assert len(queue.failed_job_registry) == 0

@@ -63,9 +63,28 @@ def test_redis_down_while_a_call_arrives_escalates_once_redis_is_back(
         redis.stop()
 
 
-def test_relay_sends_each_entry_once_even_when_run_twice(app, db):
+def waiting_entries(db, count: int, **fields) -> list[int]:
+    """Entries whose enqueue after the commit never happened (Redis was away)."""
     with db.transaction() as session:
-        ids = [outbox.add(session, "evaluate_ticket", n).id for n in (1, 2)]
+        added = [
+            OutboxEntry(task="evaluate_ticket", args=[n], **fields)
+            for n in range(count)
+        ]
+        session.add_all(added)
+    return [entry.id for entry in added]
+
+
+def test_committed_entries_are_queued_without_waiting_for_the_relay(app, db):
+    with db.transaction() as session:
+        entry = outbox.add(session, "evaluate_ticket", 1)
+    queue = make_queue(app.config["SETTINGS"])
+
+    assert queue.job_ids == [entry.job_id]
+    assert outbox.relay(db, queue) == 0
+
+
+def test_relay_sends_each_entry_once_even_when_run_twice(app, db):
+    ids = waiting_entries(db, 2)
     queue = make_queue(app.config["SETTINGS"])
 
     assert outbox.relay(db, queue) == 2
@@ -74,15 +93,12 @@ def test_relay_sends_each_entry_once_even_when_run_twice(app, db):
 
 
 def test_entry_lost_from_the_queue_is_sent_again(app, db):
-    with db.transaction() as session:
-        entry = outbox.add(session, "evaluate_ticket", 1)
-        entry.enqueued_at = (
-            datetime.now(UTC) - outbox.RESEND_AFTER - timedelta(seconds=1)
-        )
+    long_ago = datetime.now(UTC) - outbox.RESEND_AFTER - timedelta(seconds=1)
+    [entry_id] = waiting_entries(db, 1, enqueued_at=long_ago)
     queue = make_queue(app.config["SETTINGS"])
 
     assert outbox.relay(db, queue) == 1
-    assert queue.job_ids == [f"outbox-{entry.id}"]
+    assert queue.job_ids == [f"outbox-{entry_id}"]
 
 
 def test_a_job_run_twice_does_its_work_once(app, db, work):

@@ -6,7 +6,6 @@ import logging
 
 from flask import Blueprint, Response, jsonify, request
 
-from escalation import outbox
 from escalation.auth import portal_secret_required
 from escalation.config import get_settings
 from escalation.db import get_session
@@ -31,11 +30,9 @@ def portal_event() -> tuple[Response, int]:
     data = parse_event(body)
 
     session = get_session()
-    applied = apply_event(session, data, get_settings().default_region)
+    outcome = apply_event(session, data, get_settings().default_region)
     session.commit()
-
-    outbox.dispatch(applied.outbox_ids)
-    return jsonify(outcome=applied.outcome.value), 200
+    return jsonify(outcome=outcome.value), 200
 
 
 @bp.errorhandler(InvalidEvent)

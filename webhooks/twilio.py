@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
-from escalation import call_flow, calls, http_error, outbox
+from escalation import call_flow, calls, http_error
 from escalation.auth import twilio_signed
 from escalation.config import get_settings
 from escalation.db import get_session, utcnow
@@ -35,8 +35,6 @@ def voice() -> Response:
     incoming = calls.record_incoming_call(session, request.form, settings, utcnow())
     answer = call_flow.greet(incoming, settings)
     session.commit()
-
-    outbox.dispatch(incoming.outbox_ids)
     return twiml(answer)
 
 
@@ -45,7 +43,7 @@ def voice() -> Response:
 def gather() -> Response:
     settings = get_settings()
     session = get_session()
-    call, outbox_ids = calls.call_for_request(session, request.form, settings, utcnow())
+    call = calls.call_for_request(session, request.form, settings, utcnow())
     attempt = _attempt()
     typed = (request.form.get("Digits") or "").strip().rstrip("#")
 
@@ -57,9 +55,7 @@ def gather() -> Response:
         )
         answer = call_flow.language_switched(call, attempt, settings)
     else:
-        ticket, entry_id = calls.choose_ticket(session, call, typed)
-        if entry_id:
-            outbox_ids.append(entry_id)
+        ticket = calls.choose_ticket(session, call, typed)
         recognised = ticket is not None and call.caller_e164 in numbers_of_ticket(
             session, ticket
         )
@@ -67,8 +63,6 @@ def gather() -> Response:
             call, ticket, typed, attempt, settings, recognised
         )
     session.commit()
-
-    outbox.dispatch(outbox_ids)
     return twiml(answer)
 
 
@@ -77,12 +71,10 @@ def gather() -> Response:
 def dial() -> Response:
     settings = get_settings()
     session = get_session()
-    call, outbox_ids = calls.call_for_request(session, request.form, settings, utcnow())
+    call = calls.call_for_request(session, request.form, settings, utcnow())
     answered = calls.record_dial_result(call, request.form)
     answer = call_flow.dial_ended(call, answered, settings)
     session.commit()
-
-    outbox.dispatch(outbox_ids)
     return twiml(answer)
 
 
@@ -91,12 +83,10 @@ def dial() -> Response:
 def recording() -> Response:
     settings = get_settings()
     session = get_session()
-    call, outbox_ids = calls.call_for_request(session, request.form, settings, utcnow())
+    call = calls.call_for_request(session, request.form, settings, utcnow())
     calls.record_voicemail(call, request.form)
     answer = call_flow.voicemail_saved(call, settings)
     session.commit()
-
-    outbox.dispatch(outbox_ids)
     return twiml(answer)
 
 
@@ -128,12 +118,9 @@ def fallback() -> Response:
     language = settings.default_language
     try:
         session = get_session()
-        call, outbox_ids = calls.call_for_request(
-            session, request.form, settings, utcnow()
-        )
+        call = calls.call_for_request(session, request.form, settings, utcnow())
         language = call.language
         session.commit()
-        outbox.dispatch(outbox_ids)
     except Exception:
         logger.exception("fallback could not register the call")
     return twiml(call_flow.apology(settings, language))
@@ -145,10 +132,9 @@ EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 def _update_call(change: Callable[[Call, Mapping[str, str]], object]) -> None:
     settings = get_settings()
     session = get_session()
-    call, outbox_ids = calls.call_for_request(session, request.form, settings, utcnow())
+    call = calls.call_for_request(session, request.form, settings, utcnow())
     change(call, request.form)
     session.commit()
-    outbox.dispatch(outbox_ids)
 
 
 def _attempt() -> int:

@@ -26,7 +26,7 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from escalation import lead_actions, outbox
+from escalation import lead_actions
 from escalation.config import get_settings
 from escalation.dashboard.pages import find_ticket, review_page, ticket_page
 from escalation.dashboard.present import register_filters
@@ -223,13 +223,12 @@ def _act(action: Callable[[Lead], Done], success: str, page: str) -> Response:
     lead = _lead()
     assert lead is not None, "require_login lets no anonymous POST through"
     try:
-        done = action(lead)
+        action(lead)
     except ActionRefused as refused:
         session.rollback()
         flash(str(refused), "error")
     else:
         session.commit()
-        outbox.dispatch(done.outbox_ids)
         flash(success, "success")
     return redirect(safe_next(request.form.get("back"), page), 303)
 

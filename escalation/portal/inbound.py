@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from escalation import outbox
 from escalation.models import Ticket
 from escalation.portal_events import (
-    Applied,
     ContactData,
     Outcome,
     TicketData,
@@ -28,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 def store_ticket(
     session: Session, data: TicketData, region: str, event: str | None = None
-) -> Applied:
+) -> Outcome:
     """Store a ticket read from the API.
 
     ``event`` is the webhook event that asked for it. A pull has none: a
@@ -45,21 +44,21 @@ def store_ticket(
             data, product=data.product or stored.product, url=stored.url or data.url
         )
 
-    applied = upsert_ticket(session, data, region)
-    unchanged = applied.outcome in (Outcome.DUPLICATE, Outcome.STALE)
+    outcome = upsert_ticket(session, data, region)
+    unchanged = outcome in (Outcome.DUPLICATE, Outcome.STALE)
     if unchanged and stored is not None and stored.requester_id is None:
         if data.requester is not None:
             return _link_requester(session, stored, data.requester, region)
-    return applied
+    return outcome
 
 
 def _link_requester(
     session: Session, ticket: Ticket, requester: ContactData, region: str
-) -> Applied:
+) -> Outcome:
     """The webhook stored the ticket without its requester; add it now."""
     _, contact = upsert_contact(session, requester, region)
     ticket.requester_id = contact.id
     ticket.company_id = contact.company_id
-    entry = outbox.add(session, "evaluate_ticket", ticket.id)
+    outbox.add(session, "evaluate_ticket", ticket.id)
     logger.info("ticket requester added ticket=%s", ticket.portal_id)
-    return Applied(Outcome.UPDATED, [entry.id])
+    return Outcome.UPDATED

@@ -10,7 +10,7 @@ webhooks; what is not newer than what is stored changes nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rq import Queue
@@ -43,7 +43,6 @@ class Report:
     stored: int = 0
     unchanged: int = 0
     ignored: int = 0
-    outbox_ids: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
@@ -104,17 +103,16 @@ def _store(
         return
 
     with database.transaction() as session:
-        applied = store_ticket(session, item, settings.default_region)
-    if applied.outcome in (Outcome.CREATED, Outcome.UPDATED):
+        outcome = store_ticket(session, item, settings.default_region)
+    if outcome in (Outcome.CREATED, Outcome.UPDATED):
         report.stored += 1
         logger.info(
             "portal pull stored a change ticket=%s outcome=%s",
             item.portal_id,
-            applied.outcome,
+            outcome,
         )
     else:
         report.unchanged += 1
-    report.outbox_ids.extend(applied.outbox_ids)
 
 
 def _start(database: Database, name: str, now: datetime) -> datetime:
