@@ -36,6 +36,9 @@ from escalation.rule import open_tickets_for_number
 
 logger = logging.getLogger(__name__)
 
+# How portals write UTC at the end of a time: 2026-12-04T09:12:05Z,
+# 2026-12-04 09:12:05 UTC.
+UTC_SUFFIXES = ("Z", " UTC", " GMT")
 TICKET_EVENTS = ("ticket_created", "ticket_updated")
 CONTACT_EVENTS = ("contact_created", "contact_updated")
 CONTACT_FIELDS = frozenset({"name", "phone", "mobile", "company", "language"})
@@ -416,8 +419,12 @@ def _time(raw: dict[str, Any], key: str, field: str) -> datetime | None:
     value = raw.get(key)
     if value in (None, ""):
         return None
+    text = str(value).strip()
+    for utc in UTC_SUFFIXES:
+        if text.endswith(utc):
+            text = text.removesuffix(utc).rstrip() + "+00:00"
     try:
-        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidEvent(
             f"{field} is {value!r}; give an ISO 8601 time such as 2026-12-04T09:12:05Z"

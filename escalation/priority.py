@@ -77,16 +77,24 @@ def parse_level(field: str, value: object, allowed: tuple[Level, ...]) -> Level:
 
 
 def parse_status(value: object) -> Status:
+    """Read a portal status; the portal's own custom statuses count as pending.
+
+    Freshdesk lets an admin add statuses ("Waiting on Customer", numbers 6
+    and up); none of them resolves or closes a ticket, so they are open.
+    """
     text = str(value).strip().lower() if value is not None else ""
+    if not text:
+        names = ", ".join(status.value for status in Status)
+        raise InvalidEvent(
+            f"ticket.status is missing; give one of {names}, Freshdesk's 2-5, "
+            "or a custom status"
+        )
     if text in PORTAL_STATUS_NUMBERS:
         return PORTAL_STATUS_NUMBERS[text]
     for status in Status:
         if text == status.value:
             return status
-    names = ", ".join(status.value for status in Status)
-    raise InvalidEvent(
-        f"status is {value!r}; allowed values are {names} (or Freshdesk's 2-5)"
-    )
+    return Status.PENDING
 
 
 # Freshdesk's numeric priorities, 1..4, and the same read the other way.

@@ -34,7 +34,7 @@ def wait_for_health(url: str, server: subprocess.Popen) -> None:
         try:
             if requests.get(f"{url}/healthz", timeout=2).ok:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.3)
     raise AssertionError(f"the service did not answer within {STARTUP_SECONDS} s")
