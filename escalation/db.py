@@ -7,15 +7,16 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, g
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+T = TypeVar("T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -119,6 +120,21 @@ def close_session(_exc: BaseException | None = None) -> None:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def locked(session: Session, model: type[T], *criteria: Any) -> T | None:
+    """The row matching ``criteria``, read afresh and locked until commit.
+
+    PostgreSQL holds the row lock; SQLite has none, but there every
+    transaction already holds the database's write lock (see
+    ``_begin_immediate``).
+    """
+    return session.scalar(
+        select(model)
+        .where(*criteria)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def insert_or_ignore(

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from escalation import outbox
-from escalation.db import utcnow
+from escalation.db import locked, utcnow
 from escalation.errors import EscalationError
 from escalation.models import (
     Acknowledgement,
@@ -223,12 +223,7 @@ def _ticket_to_confirm(session: Session, review: Review, chosen: int | None) -> 
             f"tickets {offered}."
         )
 
-    ticket = session.scalar(
-        select(Ticket)
-        .where(Ticket.portal_id == chosen)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    ticket = locked(session, Ticket, Ticket.portal_id == chosen)
     if ticket is None or not ticket.is_urgent_request:
         raise ActionRefused(
             f"Ticket {chosen} is not an open ticket with high impact and high "

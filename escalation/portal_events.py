@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation import outbox
-from escalation.db import insert_or_ignore
+from escalation.db import insert_or_ignore, locked
 from escalation.errors import InvalidEvent
 from escalation.models import Company, Contact, Ticket
 from escalation.phones import mask, to_e164
@@ -178,12 +178,7 @@ def upsert_ticket(session: Session, data: TicketData, region: str) -> Outcome:
     new_id = insert_or_ignore(
         session, Ticket, {**fields, "portal_id": data.portal_id}, "portal_id"
     )
-    ticket = session.scalar(
-        select(Ticket)
-        .where(Ticket.portal_id == data.portal_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    ticket = locked(session, Ticket, Ticket.portal_id == data.portal_id)
     assert ticket is not None
     if new_id is not None:
         if ticket.is_urgent_request:
@@ -216,12 +211,7 @@ def upsert_contact(
     new_id = insert_or_ignore(
         session, Contact, {**fields, "email": data.email}, "email"
     )
-    contact = session.scalar(
-        select(Contact)
-        .where(Contact.email == data.email)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    contact = locked(session, Contact, Contact.email == data.email)
     assert contact is not None
     outcome = Outcome.CREATED
     if new_id is None:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from escalation import outbox
-from escalation.db import insert_or_ignore, utcnow
+from escalation.db import insert_or_ignore, locked, utcnow
 from escalation.models import Call, CompanyPhone, Contact, Escalation, Review, Ticket
 from escalation.phones import mask
 from escalation.priority import Level, effective_priority
@@ -166,12 +166,7 @@ def evaluate_ticket(
     PostgreSQL), and the unique key on (ticket, urgent request) catches any
     writer the lock did not stop, so two workers never escalate twice.
     """
-    ticket = session.scalar(
-        select(Ticket)
-        .where(Ticket.id == ticket_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    ticket = locked(session, Ticket, Ticket.id == ticket_id)
     if ticket is None or not ticket.is_urgent_request:
         return None
     existing = current_escalation(session, ticket)

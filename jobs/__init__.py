@@ -19,11 +19,10 @@ from typing import Any
 
 from flask import Flask
 from rq import Retry
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalation.config import Settings
-from escalation.db import Database, utcnow
+from escalation.db import Database, locked, utcnow
 from escalation.errors import PortalRetryable
 from escalation.models import OutboxEntry
 from jobs import evaluate, notify, portal, portal_actions
@@ -115,6 +114,4 @@ def _run_portal_task(
 
 
 def _locked_entry(session: Session, entry_id: int) -> OutboxEntry | None:
-    return session.scalar(
-        select(OutboxEntry).where(OutboxEntry.id == entry_id).with_for_update()
-    )
+    return locked(session, OutboxEntry, OutboxEntry.id == entry_id)
