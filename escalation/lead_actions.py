@@ -1,9 +1,10 @@
 """What a lead does on the dashboard: acknowledge, assign, confirm, decline.
 
 Each action writes one audit event (who, when, what, why) and an outbox
-entry that carries it to the portal, in the caller's transaction. A lead's
-confirmation writes the same decision record the rule writes, under the
-same unique key, so a lead and a late call never make two escalations.
+entry that carries it to the portal as a private note, in the caller's
+transaction. A lead's confirmation writes the same decision record the rule
+writes, under the same unique key, so a lead and a late call never make two
+escalations; a new one is pushed to the portal and announced as the rule's is.
 """
 
 from __future__ import annotations
@@ -128,8 +129,6 @@ def confirm_review(
         escalation_id=escalation.id,
         detail={"review_reason": review.reason, "new_escalation": created},
     )
-    if created:
-        outbox.add(session, "notify", "escalation", escalation.id)
     return done
 
 
@@ -260,6 +259,8 @@ def _escalate(
         assert existing is not None, "unique key refused, yet no escalation found"
         return existing
 
+    outbox.add(session, "push_escalation", escalation.id)
+    outbox.add(session, "notify", "escalation", escalation.id)
     logger.info(
         "ticket confirmed urgent by lead ticket=%s lead=%s review=%s",
         ticket.portal_id,

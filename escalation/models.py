@@ -251,6 +251,8 @@ class NoteState(StrEnum):
 class PortalWrite(Base):
     """One write-back to the portal: a priority, then a private note.
 
+    A lead's action writes a note only: its ``priority`` is None.
+
     Each step is committed as soon as it is done, so a retry repeats none of
     them. A refused request stays on record as it was sent and answered.
     """
@@ -259,7 +261,8 @@ class PortalWrite(Base):
     __table_args__ = (UniqueConstraint("key", name="uq_portal_writes_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # One write per escalation and kind (or per ticket state for a downgrade).
+    # One write per escalation and kind, per audit event, or per ticket
+    # state for a downgrade.
     key: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16))
     ticket_id: Mapped[int] = mapped_column(
@@ -269,7 +272,13 @@ class PortalWrite(Base):
     escalation_id: Mapped[int | None] = mapped_column(
         ForeignKey("escalations.id", name="fk_portal_writes_escalation_id_escalations")
     )
-    priority: Mapped[str] = mapped_column(String(16))
+    audit_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey(
+            "audit_events.id", name="fk_portal_writes_audit_event_id_audit_events"
+        ),
+        index=True,
+    )
+    priority: Mapped[str | None] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default=WriteState.PENDING)
     priority_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note_state: Mapped[str] = mapped_column(String(16), default=NoteState.NONE)
@@ -289,6 +298,7 @@ class PortalWrite(Base):
 
     ticket: Mapped[Ticket] = relationship()
     escalation: Mapped[Escalation | None] = relationship()
+    audit_event: Mapped[AuditEvent | None] = relationship()
 
 
 class SyncCursor(Base):
@@ -335,13 +345,13 @@ class AuditEvent(Base):
     escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # Carrying the action to the portal: queued, then pending or sent.
-    portal_state: Mapped[str] = mapped_column(String(16), default="queued")
 
     lead: Mapped[Lead] = relationship(foreign_keys=[lead_id])
     assignee: Mapped[Lead | None] = relationship(foreign_keys=[assignee_id])
     ticket: Mapped[Ticket | None] = relationship()
     review: Mapped[Review | None] = relationship()
+    # Carrying the action to the portal; None until the job has run.
+    portal_write: Mapped[PortalWrite | None] = relationship(viewonly=True)
 
 
 class Acknowledgement(Base):

@@ -25,7 +25,7 @@ from escalation.config import Settings
 from escalation.db import Database, locked, utcnow
 from escalation.errors import PortalRetryable
 from escalation.models import OutboxEntry
-from jobs import evaluate, notify, portal, portal_actions
+from jobs import evaluate, notify, portal
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ TASKS: dict[str, Task] = {
     "evaluate_ticket": evaluate.evaluate_ticket,
     "notify": notify.notify,
     "notify_send": notify.notify_send,
-    "portal_action": portal_actions.portal_action,
 }
 
 # Each gets ``(database, settings, *args)`` and commits its own steps.
@@ -45,6 +44,7 @@ PORTAL_TASKS: dict[str, Task] = {
     "downgrade_unconfirmed": portal.downgrade_unconfirmed,
     "fetch_ticket": portal.fetch_ticket,
     "fetch_contact": portal.fetch_contact,
+    "portal_action": portal.portal_action,
 }
 
 _app: Flask | None = None

@@ -1,5 +1,5 @@
-"""Jobs that talk to the portal: write decisions back, fetch what events lacked,
-pull what webhooks missed.
+"""Jobs that talk to the portal: write decisions and leads' actions back,
+fetch what events lacked, pull what webhooks missed.
 
 Outbox tasks here get the database rather than a session (they are
 ``PORTAL_TASKS`` in ``jobs``): each commits its own short transactions, so
@@ -42,6 +42,14 @@ def push_escalation(database: Database, settings: Settings, escalation_id: int) 
     """Set the confirmed ticket to Urgent in the portal, with the evidence."""
     with database.transaction() as session:
         write_id = writes.escalation_write(session, escalation_id)
+    if write_id is not None:
+        _carry_out(database, settings, write_id)
+
+
+def portal_action(database: Database, settings: Settings, audit_event_id: int) -> None:
+    """Write a lead's action to the ticket as one private note."""
+    with database.transaction() as session:
+        write_id = writes.action_write(session, audit_event_id)
     if write_id is not None:
         _carry_out(database, settings, write_id)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from escalation.models import (
     Acknowledgement,
@@ -100,6 +100,7 @@ def ticket_page(
         trail=session.scalars(
             select(AuditEvent)
             .where(AuditEvent.ticket_id == ticket.id)
+            .options(selectinload(AuditEvent.portal_write))
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         ).all(),
         leads=session.scalars(
@@ -118,6 +119,7 @@ def review_page(session: Session, review: Review) -> ReviewPage:
         trail=session.scalars(
             select(AuditEvent)
             .where(AuditEvent.review_id == review.id)
+            .options(selectinload(AuditEvent.portal_write))
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         ).all(),
     )

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from flask import Flask
 
 from escalation.config import get_settings
+from escalation.models import AuditEvent, WriteState
 from escalation.phones import mask
 from escalation.queue_view import reason_label, voicemail_url
 
@@ -22,10 +23,11 @@ ACTION_LABELS = {
     "confirm": "Confirmed as Urgent",
     "decline": "Declined",
 }
-PORTAL_STATE_LABELS = {
-    "queued": "queued for the portal",
-    "pending": "waiting for the portal adapter",
-    "sent": "in the portal",
+PORTAL_WRITE_LABELS = {
+    WriteState.SYNCED: "synced, the note is in the portal",
+    WriteState.PENDING: "pending, being written or waiting for a retry",
+    WriteState.FAILED: "failed",
+    WriteState.SKIPPED: "skipped",
 }
 
 
@@ -39,7 +41,7 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(voicemail_url, "voicemail_url")
     app.add_template_filter(state_label, "state_label")
     app.add_template_filter(action_label, "action_label")
-    app.add_template_filter(portal_state_label, "portal_state_label")
+    app.add_template_filter(action_portal_label, "action_portal_label")
 
 
 def local_time(moment: datetime | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
@@ -83,8 +85,20 @@ def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action)
 
 
-def portal_state_label(state: str) -> str:
-    return PORTAL_STATE_LABELS.get(state, state)
+def action_portal_label(event: AuditEvent) -> str:
+    """Where carrying an action to the portal stands, e.g. "failed: ...".
+
+    No write yet means its job has not run; a failed or skipped write says why.
+    """
+    if event.ticket_id is None:
+        return "nothing to write, the ticket is not known to the service"
+    write = event.portal_write
+    if write is None:
+        return "pending, queued for the portal"
+    label = PORTAL_WRITE_LABELS.get(WriteState(write.state), write.state)
+    if write.state in (WriteState.FAILED, WriteState.SKIPPED) and write.error:
+        return f"{label}: {write.error}"
+    return label
 
 
 def call_length(seconds: int | None) -> str:

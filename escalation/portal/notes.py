@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from escalation.models import Escalation
+from escalation.models import AuditEvent, Escalation
 from escalation.phones import mask
 
 TIES = {
@@ -26,6 +26,7 @@ TIES = {
         "the caller's number belongs to the requester's company, and the "
         "caller typed the ticket number"
     ),
+    "lead": "a support lead tied the call to this ticket on the dashboard",
 }
 
 
@@ -68,6 +69,38 @@ def downgrade_note(support_number: str, minutes: int, key: str) -> str:
         "<p><strong>Priority set to High: no confirming call.</strong></p>"
         f"<p>{escape(text)}</p><p>{escape(reference(key))}</p>"
     )
+
+
+def action_note(event: AuditEvent, zone: ZoneInfo, key: str) -> str:
+    """A lead's action: who did what, when and why, as the audit trail has it."""
+    lines = [
+        f"Lead: {event.lead.name}",
+        f"When: {shown(event.at, zone)}",
+    ]
+    if event.assignee is not None:
+        lines.append(f"Assigned to: {event.assignee.name}")
+    if event.reason:
+        lines.append(f"Why: {event.reason}")
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    headline = escape(action_headline(event))
+    return (
+        f"<p><strong>{headline}</strong></p>"
+        f"<ul>{items}</ul><p>{escape(reference(key))}</p>"
+    )
+
+
+def action_headline(event: AuditEvent) -> str:
+    who = event.lead.name
+    if event.action == "acknowledge":
+        return f"Acknowledged by {who}: a support lead has taken this ticket on."
+    if event.action == "assign":
+        assignee = event.assignee.name if event.assignee else "another lead"
+        return f"Assigned to {assignee} by {who}."
+    if event.action == "confirm":
+        return f"Urgent: the review case was confirmed by {who}."
+    if event.action == "decline":
+        return f"Not Urgent: the review case was declined by {who}."
+    return f"{event.action.capitalize()} by {who}."
 
 
 def tie_text(tied_by: str) -> str:

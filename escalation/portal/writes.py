@@ -1,9 +1,10 @@
 """Writing decisions back to the portal: a priority, then one private note.
 
-Every write is a ``PortalWrite`` row: one per escalation, or one per
-portal state for a downgrade. Its steps are committed one at a time and no
-transaction stays open while the portal answers: the priority once the
-portal took it, the note as "sending" before the POST and "posted" after.
+Every write is a ``PortalWrite`` row: one per escalation, one per portal
+state for a downgrade, and one per lead's action (a note, no priority).
+Its steps are committed one at a time and no transaction stays open while
+the portal answers: the priority once the portal took it, the note as
+"sending" before the POST and "posted" after.
 A retry repeats nothing on record as done, and where a note may have
 reached the portal without its answer reaching the service (a timeout, a
 worker killed mid-request), the retry looks for the note's reference before
@@ -25,6 +26,7 @@ from escalation.config import Settings
 from escalation.db import Database, insert_or_ignore, utcnow
 from escalation.errors import PortalError, PortalRefused, PortalRetryable
 from escalation.models import (
+    AuditEvent,
     Escalation,
     NoteState,
     PortalWrite,
@@ -33,7 +35,12 @@ from escalation.models import (
 )
 from escalation.portal import make_portal
 from escalation.portal.base import Portal
-from escalation.portal.notes import confirmed_note, downgrade_note, reference
+from escalation.portal.notes import (
+    action_note,
+    confirmed_note,
+    downgrade_note,
+    reference,
+)
 from escalation.priority import Level, portal_level
 from escalation.rule import current_escalation
 
@@ -41,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 CONFIRMED = "confirmed"
 DOWNGRADE = "downgrade"
+ACTION = "action"
 
 
 class PortalSync(StrEnum):
@@ -57,7 +65,8 @@ class PortalSync(StrEnum):
 class Plan:
     write_id: int
     portal_id: int
-    level: Level
+    # None for a note-only write (a lead's action).
+    level: Level | None
     note: str
     marker: str
     priority_done: bool
@@ -74,6 +83,30 @@ def escalation_write(session: Session, escalation_id: int) -> int | None:
     values = _new_write(key, CONFIRMED, escalation.ticket_id, Level.URGENT)
     insert_or_ignore(
         session, PortalWrite, {**values, "escalation_id": escalation.id}, "key"
+    )
+    return session.scalar(select(PortalWrite.id).where(PortalWrite.key == key))
+
+
+def action_write(session: Session, audit_event_id: int) -> int | None:
+    """The note-only write for a lead's action, made on first use.
+
+    None when the event is gone or concerns no known ticket (a review case
+    about a ticket number the service never saw): there is nothing to write to.
+    """
+    event = session.get(AuditEvent, audit_event_id)
+    if event is None:
+        logger.warning("audit event not found event=%s", audit_event_id)
+        return None
+    if event.ticket_id is None:
+        logger.info(
+            "lead action concerns no known ticket, nothing to write event=%s",
+            event.id,
+        )
+        return None
+    key = f"audit:{event.id}:{event.action}"
+    values = _new_write(key, ACTION, event.ticket_id, None)
+    insert_or_ignore(
+        session, PortalWrite, {**values, "audit_event_id": event.id}, "key"
     )
     return session.scalar(select(PortalWrite.id).where(PortalWrite.key == key))
 
@@ -197,7 +230,7 @@ def _plan(session: Session, settings: Settings, write_id: int) -> Plan | None:
     return Plan(
         write_id=write.id,
         portal_id=write.ticket.portal_id,
-        level=Level(write.priority),
+        level=Level(write.priority) if write.priority else None,
         note=_note(settings, write),
         marker=reference(write.key),
         priority_done=write.priority_set_at is not None,
@@ -218,6 +251,8 @@ def _skip_reason(
         if write.escalation.urgent_requested_at != ticket.urgent_requested_at:
             return "the ticket has a newer urgent request than this escalation"
         return None
+    if write.kind == ACTION:
+        return None
     if not settings.portal.downgrade_unconfirmed:
         return "PORTAL_DOWNGRADE_UNCONFIRMED is off"
     if current_escalation(session, ticket) is not None:
@@ -226,14 +261,18 @@ def _skip_reason(
 
 
 def _note(settings: Settings, write: PortalWrite) -> str:
+    zone = settings.display_timezone
+    if write.kind == ACTION:
+        assert write.audit_event is not None
+        return action_note(write.audit_event, zone, write.key)
     if write.kind == CONFIRMED:
         assert write.escalation is not None
-        return confirmed_note(write.escalation, settings.display_timezone, write.key)
+        return confirmed_note(write.escalation, zone, write.key)
     return downgrade_note(settings.support_number, settings.window_minutes, write.key)
 
 
 def _perform(database: Database, portal: Portal, plan: Plan) -> None:
-    if not plan.priority_done:
+    if plan.level is not None and not plan.priority_done:
         portal.update_priority(plan.portal_id, plan.level)
         _update(database, plan.write_id, priority_set_at=utcnow())
 
@@ -259,7 +298,8 @@ def _finish(database: Database, plan: Plan) -> None:
         assert write is not None
         write.state = WriteState.SYNCED
         write.error = None
-        write.ticket.portal_priority = plan.level.value
+        if plan.level is not None:
+            write.ticket.portal_priority = plan.level.value
     logger.info(
         "portal written ticket=%s priority=%s write=%s",
         plan.portal_id,
@@ -276,13 +316,15 @@ def _shows_unconfirmed_urgent(session: Session, ticket: Ticket) -> bool:
     return current_escalation(session, ticket) is None
 
 
-def _new_write(key: str, kind: str, ticket_id: int, level: Level) -> dict[str, Any]:
+def _new_write(
+    key: str, kind: str, ticket_id: int, level: Level | None
+) -> dict[str, Any]:
     now = utcnow()
     return {
         "key": key,
         "kind": kind,
         "ticket_id": ticket_id,
-        "priority": level.value,
+        "priority": level.value if level is not None else None,
         "state": WriteState.PENDING.value,
         "note_state": NoteState.NONE.value,
         "attempts": 0,
