@@ -67,12 +67,14 @@ def register_blueprints(app: Flask) -> None:
     from escalation.dashboard import bp as dashboard_bp
     from escalation.escalations_api import bp as escalations_api_bp
     from escalation.health import bp as health_bp
+    from escalation.metrics import bp as metrics_bp
     from webhooks import portal_bp, twilio_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(escalations_api_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(metrics_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(twilio_bp)
 

@@ -17,6 +17,9 @@ from escalation.phones import mask
 from escalation.portal.writes import ticket_sync
 from escalation.rule import TicketState, ticket_state
 
+# Portal ids are BIGINT; a larger number names no ticket.
+MAX_ID = 2**63 - 1
+
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
@@ -25,7 +28,9 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 def get_ticket(portal_id: int) -> Response:
     settings = get_settings()
     session = get_session()
-    ticket = session.scalar(select(Ticket).where(Ticket.portal_id == portal_id))
+    ticket = None
+    if portal_id <= MAX_ID:
+        ticket = session.scalar(select(Ticket).where(Ticket.portal_id == portal_id))
     if ticket is None:
         abort(404, description=f"No ticket {portal_id} is known to the service.")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from sqlalchemy import select
@@ -29,6 +29,12 @@ logger = logging.getLogger(__name__)
 # Where a call ends; no later callback may move it away from these.
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 ANSWERED_DIAL_STATUSES = frozenset({"completed", "answered"})
+# The order a call's status moves in, for callbacks that carry no order.
+STATUS_ORDER = ("queued", "initiated", "ringing", "in-progress")
+CALL_SID_LIMIT = 64
+RAW_CALLER_LIMIT = 255
+# Longer than any count Twilio sends (and than a 32-bit column holds).
+MAX_DIGITS = 9
 
 
 @dataclass(frozen=True)
@@ -60,11 +66,11 @@ def record_incoming_call(
         Call,
         {
             "call_sid": call_sid,
-            "caller_raw": caller.raw,
+            "caller_raw": caller.raw[:RAW_CALLER_LIMIT],
             "caller_e164": caller.e164,
             "caller_withheld": caller.withheld,
-            "called": (form.get("To") or "").strip(),
-            "status": (form.get("CallStatus") or "").strip(),
+            "called": _field(form, "To", 64),
+            "status": _field(form, "CallStatus", 32),
             "received_at": now,
             "language": language,
             "out_of_hours": not settings.business_hours.is_open(
@@ -121,7 +127,7 @@ def choose_ticket(session: Session, call: Call, digits: str) -> Ticket | None:
     """
     call.ticket_tries += 1
     ticket = None
-    if digits.isdigit() and len(digits) <= 18:
+    if digits.isascii() and digits.isdigit() and len(digits) <= 18:
         ticket = session.scalar(select(Ticket).where(Ticket.portal_id == int(digits)))
     if ticket is None or not ticket.status.is_open:
         logger.info(
@@ -141,10 +147,10 @@ def choose_ticket(session: Session, call: Call, digits: str) -> Ticket | None:
 
 def apply_status(call: Call, form: Mapping[str, str]) -> bool:
     """Apply a status callback unless it is older than what we have."""
-    status = (form.get("CallStatus") or "").strip()
+    status = _field(form, "CallStatus", 32)
     sequence = _int(form.get("SequenceNumber"))
     moment = _rfc2822(form.get("Timestamp"))
-    if not status or _is_final(call) or _is_older(call, sequence, moment):
+    if not status or _is_final(call) or _is_older(call, status, sequence, moment):
         logger.info(
             "status callback ignored call_sid=%s status=%s sequence=%s current=%s",
             call.call_sid,
@@ -166,7 +172,7 @@ def apply_status(call: Call, form: Mapping[str, str]) -> bool:
 
 def record_dial_result(call: Call, form: Mapping[str, str]) -> bool:
     """Store how forwarding went; True when somebody answered."""
-    call.dial_status = (form.get("DialCallStatus") or "").strip() or None
+    call.dial_status = _field(form, "DialCallStatus", 32) or None
     call.dial_duration_seconds = _int(form.get("DialCallDuration"))
     logger.info(
         "forwarding ended call_sid=%s dial_status=%s", call.call_sid, call.dial_status
@@ -176,12 +182,12 @@ def record_dial_result(call: Call, form: Mapping[str, str]) -> bool:
 
 def record_voicemail(call: Call, form: Mapping[str, str]) -> None:
     """Store the recording from <Record>'s action or its status callback."""
-    call.recording_sid = (form.get("RecordingSid") or "").strip() or call.recording_sid
-    call.recording_url = (form.get("RecordingUrl") or "").strip() or call.recording_url
+    call.recording_sid = _field(form, "RecordingSid", 64) or call.recording_sid
+    call.recording_url = _field(form, "RecordingUrl", 2000) or call.recording_url
     duration = _int(form.get("RecordingDuration"))
     if duration is not None:
         call.recording_duration_seconds = duration
-    status = (form.get("RecordingStatus") or "").strip()
+    status = _field(form, "RecordingStatus", 32)
     if status:
         call.recording_status = status
     logger.info(
@@ -198,28 +204,52 @@ def _is_final(call: Call) -> bool:
     return from_callback and call.status in FINAL_STATUSES
 
 
-def _is_older(call: Call, sequence: int | None, moment: datetime | None) -> bool:
+def _is_older(
+    call: Call, status: str, sequence: int | None, moment: datetime | None
+) -> bool:
     if sequence is not None and call.status_sequence is not None:
         return sequence <= call.status_sequence
     if moment is not None and call.status_at is not None:
         return moment < call.status_at
-    return False
+    return _rank(status) < _rank(call.status)
+
+
+def _rank(status: str) -> int:
+    if status in FINAL_STATUSES:
+        return len(STATUS_ORDER)
+    return STATUS_ORDER.index(status) if status in STATUS_ORDER else -1
 
 
 def _call_sid(form: Mapping[str, str]) -> str:
     call_sid = (form.get("CallSid") or "").strip()
     if not call_sid:
         raise InvalidEvent("CallSid is missing from the Twilio request", status=400)
+    if len(call_sid) > CALL_SID_LIMIT:
+        raise InvalidEvent(
+            f"CallSid is {len(call_sid)} characters; Twilio's are 34", status=400
+        )
     return call_sid
 
 
 def _int(value: str | None) -> int | None:
+    """A count Twilio sent; anything else (², 30 nines) counts as absent."""
     text = (value or "").strip()
-    return int(text) if text.isdigit() else None
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_DIGITS:
+        return None
+    return int(text)
 
 
 def _rfc2822(value: str | None) -> datetime | None:
+    """Twilio's Timestamp, which is UTC; a time without a zone is read as such."""
     try:
-        return parsedate_to_datetime(value) if value else None
+        moment = parsedate_to_datetime(value) if value else None
     except (TypeError, ValueError):
         return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _field(form: Mapping[str, str], name: str, limit: int) -> str:
+    """A text field, cut to the column's size: an odd value never loses a call."""
+    return (form.get(name) or "").strip()[:limit]

@@ -55,6 +55,8 @@ def dispatch_on_commit(database: Database, queue: Callable[[], Queue]) -> None:
     """
 
     def committed(session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint was released; the work is not committed yet
         ids = session.info.pop(ADDED, [])
         if ids:
             _dispatch(database, queue, ids)

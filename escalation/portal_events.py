@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -36,6 +36,26 @@ from escalation.rule import open_tickets_for_number
 
 logger = logging.getLogger(__name__)
 
+# The largest id a BIGINT column holds.
+MAX_ID = 2**63 - 1
+# How far ahead of this machine's clock a portal's clock may run.
+CLOCK_SKEW = timedelta(minutes=10)
+# Longest text each field may carry (the columns' sizes); others take 255.
+DEFAULT_FIELD_LIMIT = 255
+FIELD_LIMITS = {
+    "subject": 10_000,
+    "url": 2_000,
+    "type": 64,
+    "priority": 16,
+    "email": 320,
+    "requester_email": 320,
+    "phone": 64,
+    "mobile": 64,
+    "requester_phone": 64,
+    "requester_mobile": 64,
+    "language": 8,
+    "requester_language": 8,
+}
 # How portals write UTC at the end of a time: 2026-12-04T09:12:05Z,
 # 2026-12-04 09:12:05 UTC.
 UTC_SUFFIXES = ("Z", " UTC", " GMT")
@@ -382,8 +402,8 @@ def _contact(raw: dict[str, Any], prefix: str) -> ContactData:
 
 
 def _portal_id(value: Any, field: str = "ticket.id") -> int:
-    text = str(value).strip() if value is not None else ""
-    if not text.isdigit() or int(text) == 0:
+    text = str(value).strip() if isinstance(value, str | int) else ""
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
         shown = "missing" if value in (None, "") else repr(value)
         what = "ticket number" if field == "ticket.id" else "contact id"
         raise InvalidEvent(f"{field} is {shown}; give the portal's {what}")
@@ -391,10 +411,16 @@ def _portal_id(value: Any, field: str = "ticket.id") -> int:
 
 
 def _text(raw: dict[str, Any], key: str) -> str | None:
+    """A field as text; a list, an object or an overlong value is refused."""
     value = raw.get(key)
     if value is None:
         return None
+    if not isinstance(value, str | int | float):
+        raise InvalidEvent(f"{key} must be text, not {type(value).__name__}")
     text = str(value).strip()
+    limit = FIELD_LIMITS.get(key, DEFAULT_FIELD_LIMIT)
+    if len(text) > limit:
+        raise InvalidEvent(f"{key} is {len(text)} characters long; at most {limit}")
     return text or None
 
 
@@ -421,4 +447,10 @@ def _time(raw: dict[str, Any], key: str, field: str) -> datetime | None:
         ) from None
     if moment.tzinfo is None:
         raise InvalidEvent(f"{field} is {value!r}; it needs a zone, e.g. a final Z")
+    if moment > datetime.now(UTC) + CLOCK_SKEW:
+        # A time in the future would make every real event after it "stale".
+        raise InvalidEvent(
+            f"{field} is {value!r}, which is in the future; send the portal's "
+            "own time of the change, in UTC or with its offset"
+        )
     return moment.astimezone(UTC)

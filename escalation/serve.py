@@ -20,6 +20,7 @@ from escalation.migrate import upgrade
 logger = logging.getLogger(__name__)
 
 REDIS_PORT_FILE = "redis.port"
+GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 
 
 def serve(app: Flask, host: str, port: int) -> int:
@@ -37,7 +38,7 @@ def serve(app: Flask, host: str, port: int) -> int:
         sys.executable, "-m", "gunicorn",
         "--bind", f"{host}:{port}",
         "--workers", "2",
-        "--access-logfile", "-",
+        "--config", str(GUNICORN_CONFIG),
         "wsgi:app",
     ]  # fmt: skip
     worker = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]

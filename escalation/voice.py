@@ -57,8 +57,8 @@ PROMPTS: dict[str, dict[str, str]] = {
         "no_message": "Wij hebben geen bericht ontvangen. Tot ziens.",
         "goodbye": "Dank u wel voor uw melding. Tot ziens.",
         "apology": (
-            "Excuses, er is een storing in de supportlijn. Uw oproep is "
-            "geregistreerd. Belt u alstublieft over enkele minuten opnieuw."
+            "Excuses, er is een storing in de supportlijn. "
+            "Belt u alstublieft over enkele minuten opnieuw."
         ),
     },
     "en": {
@@ -92,8 +92,8 @@ PROMPTS: dict[str, dict[str, str]] = {
         "no_message": "We did not receive a message. Goodbye.",
         "goodbye": "Thank you for your report. Goodbye.",
         "apology": (
-            "We are sorry, the support line has a fault. Your call has been "
-            "registered. Please call again in a few minutes."
+            "We are sorry, the support line has a fault. "
+            "Please call again in a few minutes."
         ),
     },
 }

@@ -155,3 +155,11 @@ def test_the_bearer_scheme_is_case_insensitive(client):
         "/api/tickets/48213", headers={"Authorization": f"bearer {API_TOKEN}"}
     )
     assert response.status_code == 200
+
+
+def test_a_ticket_number_beyond_any_column_is_simply_unknown(client):
+    response = client.get(
+        "/api/tickets/99999999999999999999999",
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+    )
+    assert response.status_code == 404

@@ -82,7 +82,7 @@ def test_out_of_hours_caller_is_told_and_put_through_to_the_night_number(
         OUT_OF_HOURS_NUMBER="+31202222222",
     )
     client = app.test_client()
-    sunday = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    sunday = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
     monkeypatch.setattr("webhooks.twilio.utcnow", lambda: sunday)
     post_portal(client, ticket_event(sunday))
 
@@ -100,7 +100,7 @@ def test_in_hours_caller_goes_to_the_engineer_on_duty(make_app, monkeypatch):
         OUT_OF_HOURS_NUMBER="+31202222222",
     )
     client = app.test_client()
-    monday = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # 10:00 in Amsterdam
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # 10:00 in Amsterdam
     monkeypatch.setattr("webhooks.twilio.utcnow", lambda: monday)
     post_portal(client, ticket_event(monday))
 

@@ -344,3 +344,27 @@ def test_a_database_failure_still_answers_twiml(client, monkeypatch):
     monkeypatch.setattr("escalation.calls.record_incoming_call", unreachable)
     root = parse(call_in(client, MOBILE))
     assert texts(root) == [NL["apology"]]
+
+
+@pytest.mark.parametrize("typed", ["²", "٤٨٢١٣", "1" * 40])
+def test_odd_keypad_input_is_no_open_ticket_not_a_fault(client, typed):
+    sid = new_call_sid()
+    root = parse(call_in(client, UNKNOWN, call_sid=sid))
+    answer = parse(follow(client, gather_url(root), sid, UNKNOWN, Digits=typed))
+    assert NL["not_open"].split("{")[0] in texts(answer)[0]
+
+
+def test_an_odd_attempt_in_the_action_url_starts_from_the_first(client):
+    sid = new_call_sid()
+    call_in(client, UNKNOWN, call_sid=sid)
+    answer = parse(
+        follow(client, "/webhooks/twilio/gather?attempt=%C2%B2", sid, UNKNOWN)
+    )
+    assert gather_url(answer) == "/webhooks/twilio/gather?attempt=2&lang=nl"
+
+
+def test_an_overlong_caller_id_is_kept_cut_to_size(client, db):
+    sid = new_call_sid()
+    assert call_in(client, "+31" + "6" * 5000, call_sid=sid).status_code == 200
+    call = stored_call(db, sid)
+    assert len(call.caller_raw) == 255 and call.caller_e164 is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from escalation.models import Call
@@ -14,9 +15,7 @@ def status(client, sid: str, call_status: str, sequence: str | None, **extra: st
     form = voice_params(MOBILE, sid) | {"CallStatus": call_status, **extra}
     if sequence is not None:
         form["SequenceNumber"] = sequence
-    response = post_twilio(client, "/webhooks/twilio/status", form)
-    assert response.status_code == 200
-    return response
+    return post_twilio(client, "/webhooks/twilio/status", form)
 
 
 def stored(db, sid: str) -> Call:
@@ -81,3 +80,45 @@ def test_the_fixture_status_callback_completes_the_call(client, db):
 
     call = stored(db, form["CallSid"])
     assert (call.status, call.duration_seconds) == ("completed", 74)
+
+
+def test_a_callback_without_order_cannot_move_a_call_back(client, db):
+    sid = new_call_sid()
+    call_in(client, MOBILE, call_sid=sid)
+    status(client, sid, "in-progress", "2")
+    status(client, sid, "ringing", None)
+
+    assert stored(db, sid).status == "in-progress"
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"SequenceNumber": "9" * 25},
+        {"SequenceNumber": "²"},
+        {"CallDuration": "²"},
+        {"Timestamp": "Fri, 04 Dec 2026 16:00:20"},
+        {"CallStatus": "completed" + "x" * 500},
+    ],
+    ids=[
+        "huge-sequence",
+        "superscript-sequence",
+        "superscript-duration",
+        "timestamp-without-zone",
+        "overlong-status",
+    ],
+)
+def test_odd_values_in_a_callback_never_lose_the_call(client, db, odd):
+    sid = new_call_sid()
+    form = voice_params(MOBILE, sid) | {"CallStatus": "completed"} | odd
+    response = post_twilio(client, "/webhooks/twilio/status", form)
+
+    assert response.status_code == 200
+    call = stored(db, sid)
+    assert call is not None
+    assert call.status.startswith("completed")
+
+
+def test_an_overlong_call_sid_is_refused_as_a_bad_request(client, db):
+    response = status(client, "CA" + "0" * 300, "completed", "1")
+    assert response.status_code == 400

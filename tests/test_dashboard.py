@@ -124,7 +124,14 @@ def test_the_login_page_returns_to_the_page_asked_for(client, db):
 
 
 @pytest.mark.parametrize(
-    "target", ["https://evil.example/", "//evil.example/x", "/api/tickets/1"]
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/api/tickets/1",
+        "/dashboard/../..//evil.example",
+        "/dashboardx",
+    ],
 )
 def test_login_never_sends_a_lead_off_the_dashboard(client, db, target):
     make_lead(db)

@@ -111,3 +111,13 @@ def test_a_job_run_twice_does_its_work_once(app, db, work):
     jobs.bind_app(app)
     for entry in entries(db):
         assert jobs.run_outbox_entry(entry.id) == "already done"
+
+
+def test_a_released_savepoint_queues_nothing_before_the_commit(app, db):
+    queue = make_queue(app.config["SETTINGS"])
+    with db.transaction() as session:
+        entry = outbox.add(session, "evaluate_ticket", 1)
+        with session.begin_nested():
+            pass
+        assert queue.job_ids == []
+    assert queue.job_ids == [entry.job_id]

@@ -285,7 +285,7 @@ def test_contact_update_replaces_the_numbers(client, db):
     response = post_portal(
         client,
         contact_event(
-            T0 + timedelta(days=1), phone="020 794 6095", mobile="06 87654321"
+            T0 + timedelta(hours=1), phone="020 794 6095", mobile="06 87654321"
         ),
     )
 
@@ -302,7 +302,7 @@ def test_contact_update_replaces_the_numbers(client, db):
 def test_contact_update_asks_for_its_open_tickets_to_be_evaluated(client, db):
     post_portal(client, ticket_event(T0))
 
-    post_portal(client, contact_event(T0 + timedelta(days=1), mobile="06 87654321"))
+    post_portal(client, contact_event(T0 + timedelta(hours=1), mobile="06 87654321"))
 
     ticket = the_ticket(db)
     with db.sessions() as session:
@@ -376,3 +376,61 @@ def test_a_time_without_a_zone_is_refused(client, db):
     assert response.status_code == 422
     assert "needs a zone" in response.json["error"]
     assert stored(db) == NOTHING_STORED
+
+
+def test_an_update_dated_in_the_future_is_refused(client, db):
+    event = ticket_event(T0)
+    event["ticket"]["updated_at"] = "2099-01-01T00:00:00Z"
+
+    response = post_portal(client, event)
+
+    assert response.status_code == 422
+    assert "in the future" in response.json["error"]
+    assert stored(db) == NOTHING_STORED
+
+
+@pytest.mark.parametrize(
+    "ticket_id",
+    [10**30, "²", ["48213"], 0, -5],
+    ids=["huge", "superscript", "list", "zero", "negative"],
+)
+def test_an_id_that_is_no_ticket_number_is_refused(client, db, ticket_id):
+    response = post_portal(client, ticket_event(T0, portal_id=ticket_id))
+
+    assert response.status_code == 422
+    assert response.json["error"].startswith("ticket.id is")
+    assert stored(db) == NOTHING_STORED
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("requester_email", ["a@example.nl"], "must be text"),
+        ("requester_phone", "0" * 65, "at most 64"),
+        ("company", "x" * 256, "at most 255"),
+    ],
+)
+def test_a_field_of_the_wrong_type_or_size_is_refused(
+    client, db, field, value, message
+):
+    response = post_portal(client, ticket_event(T0, **{field: value}))
+
+    assert response.status_code == 422
+    assert message in response.json["error"]
+    assert stored(db) == NOTHING_STORED
+
+
+def test_json_nested_deeper_than_the_parser_goes_is_a_bad_request(client, db):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post(
+        "/webhooks/portal",
+        data=body,
+        headers={"X-Portal-Secret": PORTAL_SECRET, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert stored(db) == NOTHING_STORED
+
+
+def test_a_refused_event_does_not_log_the_value_it_refused(client, caplog):
+    post_portal(client, ticket_event(T0, requester_email="+31612398765"))
+    assert "612398765" not in caplog.text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
@@ -113,7 +114,7 @@ def fallback() -> Response:
         "voice url failed, fallback answered call_sid=%s error_code=%s error_url=%s",
         request.form.get("CallSid"),
         request.form.get("ErrorCode"),
-        request.form.get("ErrorUrl"),
+        urlsplit(request.form.get("ErrorUrl") or "").path,  # no query: numbers
     )
     language = settings.default_language
     try:
@@ -139,7 +140,8 @@ def _update_call(change: Callable[[Call, Mapping[str, str]], object]) -> None:
 
 def _attempt() -> int:
     text = request.args.get("attempt", "1")
-    return int(text) if text.isdigit() and 0 < int(text) < 10 else 1
+    valid = text.isascii() and text.isdigit() and 0 < int(text) < 10
+    return int(text) if valid else 1
 
 
 @bp.errorhandler(InvalidEvent)

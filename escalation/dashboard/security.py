@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import posixpath
 import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -94,8 +95,10 @@ def safe_next(target: str | None, default: str) -> str:
     if not target:
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/dashboard"):
+    if parts.scheme or parts.netloc or "\\" in target:
         return default
-    if "\\" in target:
+    # Dot segments could climb out of /dashboard: judge the path they reach.
+    path = posixpath.normpath(parts.path)
+    if path != "/dashboard" and not path.startswith("/dashboard/"):
         return default
     return target
