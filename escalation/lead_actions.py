@@ -32,7 +32,7 @@ from escalation.models import (
 from escalation.phones import mask
 from escalation.priority import Level
 from escalation.queue_view import review_tickets
-from escalation.rule import current_escalation
+from escalation.rule import current_escalation, store_escalation
 
 logger = logging.getLogger(__name__)
 
@@ -251,16 +251,9 @@ def _escalate(
         outcome="confirmed_by_lead",
         inputs=_inputs(lead, review, ticket, call, reason),
     )
-    try:
-        with session.begin_nested():
-            session.add(escalation)
-    except IntegrityError:
-        existing = current_escalation(session, ticket)
-        assert existing is not None, "unique key refused, yet no escalation found"
-        return existing
-
-    outbox.add(session, "push_escalation", escalation.id)
-    outbox.add(session, "notify", "escalation", escalation.id)
+    escalation, created = store_escalation(session, ticket, escalation)
+    if not created:
+        return escalation
     logger.info(
         "ticket confirmed urgent by lead ticket=%s lead=%s review=%s",
         ticket.portal_id,

@@ -355,16 +355,9 @@ def _record(
             ),
         },
     )
-    try:
-        with session.begin_nested():
-            session.add(escalation)
-    except IntegrityError:
-        existing = current_escalation(session, ticket)
-        assert existing is not None, "unique key refused, yet no escalation found"
-        return existing
-
-    outbox.add(session, "push_escalation", escalation.id)
-    outbox.add(session, "notify", "escalation", escalation.id)
+    escalation, created = store_escalation(session, ticket, escalation)
+    if not created:
+        return escalation
     logger.info(
         "ticket escalated to urgent ticket=%s call_sid=%s caller=%s",
         ticket.portal_id,
@@ -372,6 +365,27 @@ def _record(
         mask(call.caller_e164),
     )
     return escalation
+
+
+def store_escalation(
+    session: Session, ticket: Ticket, escalation: Escalation
+) -> tuple[Escalation, bool]:
+    """Store the decision unless one exists for this urgent request.
+
+    The unique key decides between racing writers; only the writer that
+    stored it queues the portal write-back and the alerts.
+    """
+    try:
+        with session.begin_nested():
+            session.add(escalation)
+    except IntegrityError:
+        existing = current_escalation(session, ticket)
+        assert existing is not None, "unique key refused, yet no escalation found"
+        return existing, False
+
+    outbox.add(session, "push_escalation", escalation.id)
+    outbox.add(session, "notify", "escalation", escalation.id)
+    return escalation, True
 
 
 def _value(level: Level | None) -> str | None:
