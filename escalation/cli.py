@@ -20,6 +20,11 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(import_directory_command)
 
 
+def _app() -> Flask:
+    """The app itself, not the proxy: the worker and the server outlive a context."""
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
 def _settings() -> Settings:
     return current_app.config["SETTINGS"]
 
@@ -39,7 +44,7 @@ def worker_command(burst: bool) -> None:
     """Run jobs (RQ worker with its scheduler) and relay the outbox."""
     from escalation.worker import run_worker
 
-    run_worker(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]
+    run_worker(_app(), burst=burst)
 
 
 @click.command("serve")
@@ -49,7 +54,7 @@ def serve_command(host: str, port: int) -> None:
     """Migrate, then run Redis (embedded if REDIS_URL is unset), web and worker."""
     from escalation.serve import serve
 
-    raise SystemExit(serve(current_app._get_current_object(), host, port))  # type: ignore[attr-defined]
+    raise SystemExit(serve(_app(), host, port))
 
 
 @click.command("relay-outbox")

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from escalation.config import Settings
 
@@ -190,6 +190,6 @@ class Reply:
     def xml(self) -> str:
         return str(self.response.to_xml())
 
-    def _say_into(self, verb: object, language: str, text: str) -> None:
+    def _say_into(self, verb: VoiceResponse | Gather, language: str, text: str) -> None:
         voice = self.settings.voice if language == "nl" else self.settings.voice_en
-        verb.say(text, voice=voice, language=SPEECH_LANGUAGE[language])  # type: ignore[attr-defined]
+        verb.say(text, voice=voice, language=SPEECH_LANGUAGE[language])
