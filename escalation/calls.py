@@ -84,7 +84,7 @@ def record_incoming_call(
 
     if new_id is not None:
         outbox.add(session, "evaluate_call", call.id)
-    tickets = open_tickets_for_number(session, call.caller_e164)
+    tickets = open_tickets_for_number(session, call.caller_e164, contacts)
     logger.info(
         "call received call_sid=%s caller=%s withheld=%s new=%s open_tickets=%s",
         call_sid,

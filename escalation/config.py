@@ -112,9 +112,9 @@ class Settings:
     database_url: str
     redis_url: str | None
     queue_name: str
-    twilio_auth_token: str
-    portal_webhook_secret: str
-    api_token: str
+    twilio_auth_token: str = field(repr=False)
+    portal_webhook_secret: str = field(repr=False)
+    api_token: str = field(repr=False)
     public_base_url: str | None
     trusted_proxies: int
     default_region: str

@@ -29,6 +29,9 @@ class Status(StrEnum):
         return self in (Status.OPEN, Status.PENDING)
 
 
+# The statuses in which a ticket is still being worked on.
+OPEN_STATUSES = tuple(status for status in Status if status.is_open)
+
 # Impact and urgency take three values; the customer's priority takes four.
 SLA_LEVELS = (Level.LOW, Level.MEDIUM, Level.HIGH)
 

@@ -26,14 +26,12 @@ from escalation.models import (
     Ticket,
 )
 from escalation.phones import mask
-from escalation.priority import Level, Status
-from escalation.rule import Reason
+from escalation.rule import Reason, urgent_request_clause
 
 # Each list shows at most this many rows, newest or most pressing first.
 LIMIT = 100
 # Calls older than this drop off the unmatched list (they stay stored).
 UNMATCHED_DAYS = 7
-OPEN_STATUSES = (Status.OPEN, Status.PENDING)
 
 REASON_LABELS = {
     Reason.TYPED_BY_UNKNOWN_CALLER: "Ticket number typed by an unknown caller",
@@ -118,7 +116,7 @@ def urgent_rows(session: Session) -> list[UrgentRow]:
         .join(Ticket, Escalation.ticket_id == Ticket.id)
         .where(
             Escalation.urgent_requested_at == Ticket.urgent_requested_at,
-            *_urgent_request_filter(),
+            urgent_request_clause(),
         )
         .order_by(Escalation.decided_at.desc(), Escalation.id.desc())
         .limit(LIMIT)
@@ -186,14 +184,6 @@ def assignees_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, Lead]
     return latest
 
 
-def _urgent_request_filter() -> list[Any]:
-    return [
-        Ticket.status.in_(OPEN_STATUSES),
-        Ticket.impact == Level.HIGH,
-        Ticket.urgency == Level.HIGH,
-    ]
-
-
 def _requests(
     session: Session, boundary: datetime, *, newest_first: bool, awaiting: bool
 ) -> Sequence[Ticket]:
@@ -203,7 +193,7 @@ def _requests(
         Escalation.urgent_requested_at == Ticket.urgent_requested_at,
     )
     statement: Select[tuple[Ticket]] = select(Ticket).where(
-        *_urgent_request_filter(), Ticket.urgent_requested_at.is_not(None), ~confirmed
+        urgent_request_clause(), Ticket.urgent_requested_at.is_not(None), ~confirmed
     )
     if awaiting:
         statement = statement.where(Ticket.urgent_requested_at >= boundary)

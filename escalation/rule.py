@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ from escalation import outbox
 from escalation.db import insert_or_ignore, locked, utcnow
 from escalation.models import Call, CompanyPhone, Contact, Escalation, Review, Ticket
 from escalation.phones import mask
-from escalation.priority import Level, effective_priority
+from escalation.priority import MATRIX, OPEN_STATUSES, Level, effective_priority
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,16 @@ class TicketState:
     window_closes_at: datetime | None
 
 
+def urgent_request_clause() -> ColumnElement[bool]:
+    """``Ticket.is_urgent_request`` as SQL, from the same matrix."""
+    cells = [
+        and_(Ticket.impact == impact, Ticket.urgency == urgency)
+        for (impact, urgency), level in MATRIX.items()
+        if level is Level.URGENT
+    ]
+    return and_(Ticket.status.in_(OPEN_STATUSES), or_(*cells))
+
+
 def window(anchor: datetime, minutes: int) -> tuple[datetime, datetime]:
     span = timedelta(minutes=minutes)
     return anchor - span, anchor + span
@@ -68,11 +78,17 @@ def contacts_with_number(session: Session, e164: str) -> Sequence[Contact]:
     ).all()
 
 
-def open_tickets_for_number(session: Session, e164: str | None) -> list[Ticket]:
-    """Open tickets whose requester, or the requester's company, has ``e164``."""
+def open_tickets_for_number(
+    session: Session, e164: str | None, contacts: Sequence[Contact] | None = None
+) -> list[Ticket]:
+    """Open tickets whose requester, or the requester's company, has ``e164``.
+
+    ``contacts``: those with the number, when the caller has read them already.
+    """
     if not e164:
         return []
-    contacts = contacts_with_number(session, e164)
+    if contacts is None:
+        contacts = contacts_with_number(session, e164)
     contact_ids = {contact.id for contact in contacts}
     company_ids = {c.company_id for c in contacts if c.company_id is not None}
     company_ids.update(
@@ -83,17 +99,19 @@ def open_tickets_for_number(session: Session, e164: str | None) -> list[Ticket]:
     if not contact_ids and not company_ids:
         return []
 
-    tickets = session.scalars(
-        select(Ticket)
-        .where(
-            or_(
-                Ticket.requester_id.in_(contact_ids),
-                Ticket.company_id.in_(company_ids),
+    return list(
+        session.scalars(
+            select(Ticket)
+            .where(
+                or_(
+                    Ticket.requester_id.in_(contact_ids),
+                    Ticket.company_id.in_(company_ids),
+                ),
+                Ticket.status.in_(OPEN_STATUSES),
             )
+            .order_by(Ticket.id)
         )
-        .order_by(Ticket.id)
-    ).all()
-    return [ticket for ticket in tickets if ticket.status.is_open]
+    )
 
 
 def numbers_of_ticket(session: Session, ticket: Ticket) -> dict[str, str]:

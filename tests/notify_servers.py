@@ -66,7 +66,9 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
         lines = []
         while (line := self.rfile.readline()) not in (b".\r\n", b""):
             lines.append(line[1:] if line.startswith(b"..") else line)
-        return message_from_bytes(b"".join(lines), policy=policy.default)  # type: ignore[return-value]
+        message = message_from_bytes(b"".join(lines), policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        return message
 
     def _reply(self, *lines: str) -> None:
         self.wfile.write("".join(f"{line}\r\n" for line in lines).encode())

@@ -81,10 +81,7 @@ def escalation_write(session: Session, escalation_id: int) -> int | None:
         return None
     key = f"escalation:{escalation.id}:{CONFIRMED}"
     values = _new_write(key, CONFIRMED, escalation.ticket_id, Level.URGENT)
-    insert_or_ignore(
-        session, PortalWrite, {**values, "escalation_id": escalation.id}, "key"
-    )
-    return session.scalar(select(PortalWrite.id).where(PortalWrite.key == key))
+    return _write_id(session, {**values, "escalation_id": escalation.id})
 
 
 def action_write(session: Session, audit_event_id: int) -> int | None:
@@ -105,10 +102,7 @@ def action_write(session: Session, audit_event_id: int) -> int | None:
         return None
     key = f"audit:{event.id}:{event.action}"
     values = _new_write(key, ACTION, event.ticket_id, None)
-    insert_or_ignore(
-        session, PortalWrite, {**values, "audit_event_id": event.id}, "key"
-    )
-    return session.scalar(select(PortalWrite.id).where(PortalWrite.key == key))
+    return _write_id(session, {**values, "audit_event_id": event.id})
 
 
 def request_downgrade(session: Session, settings: Settings, ticket_id: int) -> None:
@@ -314,6 +308,14 @@ def _shows_unconfirmed_urgent(session: Session, ticket: Ticket) -> bool:
     if portal_level(ticket.portal_priority) is not Level.URGENT:
         return False
     return current_escalation(session, ticket) is None
+
+
+def _write_id(session: Session, values: dict[str, Any]) -> int | None:
+    """The id of the write under ``values["key"]``, stored now if it is new."""
+    insert_or_ignore(session, PortalWrite, values, "key")
+    return session.scalar(
+        select(PortalWrite.id).where(PortalWrite.key == values["key"])
+    )
 
 
 def _new_write(
